@@ -1,0 +1,653 @@
+"""The notebook document: cells with stable ids, revisions, authored operations and a change feed.
+
+Every change to a notebook, whoever makes it (the human in the TUI, an agent over MCP, the kernel
+writing outputs), goes through a method of :class:`Document`. Each method checks its arguments,
+applies the change, bumps the revisions, records an authored :class:`Change` in a bounded feed and
+tells every listener with a :class:`DocumentEvent`. Views never mutate cells directly.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import nbformat
+
+USER = "user"
+"""The author name of changes the human makes in the TUI."""
+
+KERNEL = "kernel"
+"""The author name of output changes written by the kernel on behalf of a run."""
+
+CELL_TYPES = ("code", "markdown", "raw")
+CellType = Literal["code", "markdown", "raw"]
+CellStatus = Literal["idle", "queued", "running", "ok", "error"]
+FocusMode = Literal["command", "edit"]
+
+FEED_LENGTH = 2000
+"""How many changes `changes_since` can look back over before it answers "too old"."""
+
+
+class DocumentError(Exception):
+    """An operation could not be applied; `str(exc)` is one sentence saying what and what to do."""
+
+
+class UnknownCell(DocumentError):
+    """No cell has the given id."""
+
+
+class RevisionConflict(DocumentError):
+    """The cell changed since the revision the caller last saw."""
+
+    def __init__(self, message: str, cell: Cell) -> None:
+        super().__init__(message)
+        self.cell_id = cell.id
+        self.current_source = cell.source
+        self.current_revision = cell.revision
+
+
+class CellBeingEdited(DocumentError):
+    """The human is editing this cell right now; agents may not change it."""
+
+
+class InvalidArgument(DocumentError):
+    """An argument has the wrong type or value."""
+
+
+@dataclass
+class Cell:
+    """One notebook cell, as the document holds it.
+
+    `metadata`, `attachments` and `outputs` are kept in their nbformat form so that a notebook
+    read and written again without edits is unchanged.
+    """
+
+    id: str
+    cell_type: CellType
+    source: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    execution_count: int | None = None
+    attachments: dict[str, Any] | None = None
+    revision: int = 0
+    """The notebook revision at which this cell's source, type or metadata last changed."""
+    status: CellStatus = "idle"
+    """Outcome of the cell's last run in this session, or where it is in the queue."""
+    last_author: str | None = None
+    """Who last changed the cell's source or type (None: loaded from the file)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Cell-level keys nbformat does not define, kept for the round trip."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry in the change feed.
+
+    `kind` is one of insert, edit, delete, move, run, outputs_cleared, restore.
+    `details` holds what a reader needs to catch up: for an edit the old and new source,
+    for a move the old and new index, for a delete the deleted source, for a run its status.
+    """
+
+    revision: int
+    kind: str
+    cell_id: str
+    author: str
+    time: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """The change as a JSON-ready dict, with a unified diff for source edits."""
+        out: dict[str, Any] = {
+            "revision": self.revision,
+            "kind": self.kind,
+            "cell_id": self.cell_id,
+            "author": self.author,
+        }
+        d = dict(self.details)
+        if "old_source" in d and "new_source" in d:
+            out["diff"] = source_diff(d.pop("old_source"), d.pop("new_source"))
+        out.update(d)
+        return out
+
+
+@dataclass(frozen=True)
+class DocumentEvent:
+    """What listeners hear after every change (and on output/status updates that are not in
+    the feed).
+
+    `kind` is a feed kind (see :class:`Change`) or one of: outputs (outputs replaced or grew),
+    status (queue/run status or execution count changed), focus (the human's focus moved),
+    saved, dirty.
+    """
+
+    kind: str
+    cell_id: str | None
+    author: str
+    revision: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Where the human is: the selected cell and whether they are typing in it."""
+
+    cell_id: str | None = None
+    mode: FocusMode = "command"
+
+
+Listener = Callable[[DocumentEvent], None]
+
+
+def source_diff(old: str, new: str, name: str = "cell") -> str:
+    """A unified diff between two cell sources (empty when they are equal)."""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"{name} (before)",
+        tofile=f"{name} (after)",
+        n=2,
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def new_cell_id() -> str:
+    """A fresh nbformat 4.5 cell id (8 hex characters, as JupyterLab makes them)."""
+    return uuid.uuid4().hex[:8]
+
+
+def _join(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(value)
+    return value or ""
+
+
+_CELL_KEYS = {"id", "cell_type", "source", "metadata", "outputs", "execution_count", "attachments"}
+
+
+class Document:
+    """A notebook held in memory: the one source of truth for every view and agent.
+
+    Args:
+        notebook: an nbformat 4.5 notebook (cells must have ids).
+        path: where it lives on disk (used in messages and by the session's storage).
+    """
+
+    def __init__(self, notebook: nbformat.NotebookNode, path: str = "notebook.ipynb") -> None:
+        self.path = path
+        self.metadata: dict[str, Any] = copy.deepcopy(dict(notebook.get("metadata", {})))
+        self.nbformat = notebook.get("nbformat", 4)
+        self.nbformat_minor = notebook.get("nbformat_minor", 5)
+        self._extra_top = {
+            k: copy.deepcopy(v)
+            for k, v in notebook.items()
+            if k not in {"cells", "metadata", "nbformat", "nbformat_minor"}
+        }
+        self.cells: list[Cell] = []
+        self._by_id: dict[str, Cell] = {}
+        for raw in notebook.get("cells", []):
+            cell = self._cell_from_node(raw)
+            self.cells.append(cell)
+            self._by_id[cell.id] = cell
+        self.revision = 0
+        self.version = 0
+        """Counts every modification, outputs included (revision counts only feed changes)."""
+        self.saved_version = 0
+        self._feed: deque[Change] = deque(maxlen=FEED_LENGTH)
+        self._listeners: list[Listener] = []
+        self.focus = Focus(self.cells[0].id if self.cells else None, "command")
+        self.deleted: list[tuple[int, Cell, str]] = []
+        """Deleted cells, newest last, with their old index and who deleted them (for restore)."""
+
+    # -- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def get(self, cell_id: str) -> Cell:
+        """The cell with this id.
+
+        Raises:
+            UnknownCell: no cell has this id.
+        """
+        if not isinstance(cell_id, str):
+            raise InvalidArgument(f"A cell id is a string, not {type(cell_id).__name__}.")
+        try:
+            return self._by_id[cell_id]
+        except KeyError:
+            raise UnknownCell(
+                f"No cell has id {cell_id!r}; call get_notebook to see the current cell ids."
+            ) from None
+
+    def index_of(self, cell_id: str) -> int:
+        """The current position of a cell."""
+        cell = self.get(cell_id)
+        return self.cells.index(cell)
+
+    def has(self, cell_id: str) -> bool:
+        """Whether a cell with this id exists."""
+        return cell_id in self._by_id
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the document has changes that are not saved to disk."""
+        return self.version != self.saved_version
+
+    @property
+    def kernel_name(self) -> str | None:
+        """The kernelspec name the notebook's metadata asks for, if any."""
+        spec = self.metadata.get("kernelspec") or {}
+        return spec.get("name") if isinstance(spec, dict) else None
+
+    def changes_since(self, revision: int) -> list[Change] | None:
+        """The changes after `revision`, oldest first; None if the feed no longer reaches back."""
+        if revision >= self.revision:
+            return []
+        if self._feed and self._feed[0].revision > revision + 1:
+            return None
+        if not self._feed and revision < self.revision:
+            return None
+        return [c for c in self._feed if c.revision > revision]
+
+    def to_notebook(self) -> nbformat.NotebookNode:
+        """The document as an nbformat 4.5 notebook, ready to save."""
+        nb = nbformat.from_dict(
+            {
+                **copy.deepcopy(self._extra_top),
+                "cells": [self._cell_to_node(c) for c in self.cells],
+                "metadata": copy.deepcopy(self.metadata),
+                "nbformat": 4,
+                "nbformat_minor": max(5, self.nbformat_minor if self.nbformat == 4 else 5),
+            }
+        )
+        return nb
+
+    # -- listeners -----------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` after every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, event: DocumentEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    # -- operations ----------------------------------------------------------------------
+
+    def insert_cell(
+        self,
+        source: str = "",
+        cell_type: str = "code",
+        *,
+        index: int | None = None,
+        after_cell_id: str | None = None,
+        before_cell_id: str | None = None,
+        author: str = USER,
+        metadata: dict[str, Any] | None = None,
+    ) -> Cell:
+        """Insert a new cell (at the end when no position is given).
+
+        Raises:
+            InvalidArgument: a bad type, source or position.
+            UnknownCell: an anchor id does not exist.
+        """
+        source = self._check_source(source)
+        cell_type = self._check_type(cell_type)
+        position = self._position(index, after_cell_id, before_cell_id, len(self.cells))
+        cell = Cell(
+            id=self._fresh_id(),
+            cell_type=cell_type,
+            source=source,
+            metadata=dict(metadata or {}),
+            last_author=author,
+        )
+        self.cells.insert(position, cell)
+        self._by_id[cell.id] = cell
+        rev = self._bump()
+        cell.revision = rev
+        self._record("insert", cell.id, author, {"index": position, "cell_type": cell_type,
+                                                   "source": source})
+        return cell
+
+    def edit_cell(
+        self,
+        cell_id: str,
+        source: str | None = None,
+        *,
+        cell_type: str | None = None,
+        author: str = USER,
+        if_revision: int | None = None,
+    ) -> tuple[Cell, str]:
+        """Replace a cell's source and/or change its type.
+
+        Returns:
+            The cell and the unified diff of its source.
+
+        Raises:
+            UnknownCell, RevisionConflict, CellBeingEdited, InvalidArgument.
+        """
+        cell = self.get(cell_id)
+        self._guard_agent(cell, author, "edit")
+        self._check_revision(cell, if_revision)
+        if source is None and cell_type is None:
+            raise InvalidArgument("Nothing to change: give a new source, old_text/new_text, "
+                                  "or a cell_type.")
+        new_source = cell.source if source is None else self._check_source(source)
+        new_type = cell.cell_type if cell_type is None else self._check_type(cell_type)
+        if new_source == cell.source and new_type == cell.cell_type:
+            return cell, ""
+        old_source, old_type = cell.source, cell.cell_type
+        cell.source = new_source
+        if new_type != old_type:
+            self._retype(cell, new_type)
+        cell.last_author = author
+        rev = self._bump()
+        cell.revision = rev
+        details: dict[str, Any] = {"old_source": old_source, "new_source": new_source}
+        if new_type != old_type:
+            details["old_type"] = old_type
+            details["cell_type"] = new_type
+        self._record("edit", cell.id, author, details)
+        return cell, source_diff(old_source, new_source)
+
+    def delete_cells(self, cell_ids: Iterable[str], *, author: str = USER) -> list[Cell]:
+        """Delete cells; all ids are checked before any cell is removed.
+
+        Raises:
+            UnknownCell, CellBeingEdited, InvalidArgument.
+        """
+        if isinstance(cell_ids, str):
+            cell_ids = [cell_ids]
+        ids = list(dict.fromkeys(cell_ids))
+        if not ids:
+            raise InvalidArgument("cell_ids is empty; name at least one cell to delete.")
+        cells = [self.get(cid) for cid in ids]
+        for cell in cells:
+            self._guard_agent(cell, author, "delete")
+        focus_index = (self.cells.index(self._by_id[self.focus.cell_id])
+                       if self.focus.cell_id in ids else None)
+        deleted = []
+        for cell in cells:
+            index = self.cells.index(cell)
+            self.cells.pop(index)
+            del self._by_id[cell.id]
+            self.deleted.append((index, cell, author))
+            del self.deleted[:-100]
+            self._bump()
+            self._record("delete", cell.id, author, {"index": index, "source": cell.source,
+                                                      "cell_type": cell.cell_type})
+            deleted.append(cell)
+        if focus_index is not None:
+            self.set_focus(self.cells[min(focus_index, len(self.cells) - 1)].id
+                           if self.cells else None, "command")
+        return deleted
+
+    def move_cell(
+        self,
+        cell_id: str,
+        *,
+        index: int | None = None,
+        after_cell_id: str | None = None,
+        before_cell_id: str | None = None,
+        author: str = USER,
+    ) -> int:
+        """Move a cell; returns its new index.
+
+        `index` is the position the cell will have after the move.
+        """
+        cell = self.get(cell_id)
+        self._guard_agent(cell, author, "move")
+        if index is None and after_cell_id is None and before_cell_id is None:
+            raise InvalidArgument("Say where to move the cell: index, after_cell_id "
+                                  "or before_cell_id.")
+        if cell_id in (after_cell_id, before_cell_id):
+            raise InvalidArgument("A cell cannot be moved relative to itself.")
+        old_index = self.cells.index(cell)
+        self.cells.pop(old_index)
+        try:
+            if index is not None:
+                self._check_index(index, len(self.cells))
+                new_index = index
+            else:
+                new_index = self._position(None, after_cell_id, before_cell_id, len(self.cells))
+        except DocumentError:
+            self.cells.insert(old_index, cell)
+            raise
+        self.cells.insert(new_index, cell)
+        if new_index == old_index:
+            return new_index
+        self._bump()
+        self._record("move", cell.id, author, {"old_index": old_index, "index": new_index})
+        return new_index
+
+    def restore_deleted(self, *, author: str = USER) -> Cell | None:
+        """Bring back the most recently deleted cell at its old position (None if none)."""
+        if not self.deleted:
+            return None
+        index, cell, _who = self.deleted.pop()
+        index = min(index, len(self.cells))
+        if cell.id in self._by_id:
+            cell.id = self._fresh_id()
+        self.cells.insert(index, cell)
+        self._by_id[cell.id] = cell
+        rev = self._bump()
+        cell.revision = rev
+        self._record("insert", cell.id, author, {"index": index, "cell_type": cell.cell_type,
+                                                  "source": cell.source, "restored": True})
+        return cell
+
+    def clear_outputs(self, cell_ids: Iterable[str] | None = None, *, author: str = USER) -> None:
+        """Remove the outputs and execution counts of the given cells (all cells if None)."""
+        cells = self.cells if cell_ids is None else [self.get(c) for c in cell_ids]
+        for cell in cells:
+            if cell.cell_type != "code" or (not cell.outputs and cell.execution_count is None):
+                continue
+            cell.outputs = []
+            cell.execution_count = None
+            cell.status = "idle"
+            self._bump()
+            self._record("outputs_cleared", cell.id, author, {})
+
+    def set_metadata(self, key: str, value: Any, *, author: str = USER) -> None:
+        """Set a top-level notebook metadata key (e.g. kernelspec)."""
+        self.metadata[key] = value
+        self._touch(author)
+
+    # -- run state, written by the kernel session ----------------------------------------
+
+    def set_status(self, cell_id: str, status: CellStatus, *, author: str = KERNEL,
+                   execution_count: int | None | Literal[False] = False) -> None:
+        """Set a cell's queue/run status (and execution count) without a feed entry.
+
+        Finishing a run (ok/error) is recorded in the feed as a `run` change by `finish_run`.
+        """
+        if cell_id not in self._by_id:
+            return
+        cell = self._by_id[cell_id]
+        cell.status = status
+        if execution_count is not False and cell.cell_type == "code":
+            cell.execution_count = execution_count
+            self._touch(author, emit=False)
+        self._emit(DocumentEvent("status", cell_id, author, self.revision,
+                                 {"status": status, "execution_count": cell.execution_count}))
+
+    def set_outputs(self, cell_id: str, outputs: list[dict[str, Any]], *,
+                    author: str = KERNEL) -> None:
+        """Replace a code cell's outputs (the kernel session calls this as outputs stream in).
+
+        The list is adopted, not copied: the caller hands over ownership.
+        """
+        cell = self._by_id.get(cell_id)
+        if cell is None or cell.cell_type != "code":
+            return
+        cell.outputs = outputs
+        self._touch(author, emit=False)
+        self._emit(DocumentEvent("outputs", cell_id, author, self.revision,
+                                 {"count": len(outputs)}))
+
+    def finish_run(self, cell_id: str, status: CellStatus, *, author: str,
+                   execution_count: int | None = None, summary: str = "") -> None:
+        """Record that a run of a cell ended (ok or error), with who asked for it."""
+        cell = self._by_id.get(cell_id)
+        if cell is None:
+            return
+        cell.status = status
+        if cell.cell_type == "code":
+            cell.execution_count = execution_count
+        self._bump()
+        self._record("run", cell_id, author, {"status": status,
+                                               "execution_count": execution_count,
+                                               "summary": summary})
+
+    # -- the human's focus ---------------------------------------------------------------
+
+    def set_focus(self, cell_id: str | None, mode: FocusMode = "command") -> None:
+        """Record where the human is (the TUI calls this on every selection or mode change)."""
+        if cell_id is not None and cell_id not in self._by_id:
+            cell_id = None
+        new = Focus(cell_id, mode if cell_id is not None else "command")
+        if new == self.focus:
+            return
+        self.focus = new
+        self._emit(DocumentEvent("focus", cell_id, USER, self.revision, {"mode": new.mode}))
+
+    # -- saving --------------------------------------------------------------------------
+
+    def mark_saved(self, version: int) -> None:
+        """Tell the document that its state at `version` (see `self.version`) is on disk."""
+        self.saved_version = version
+        self._emit(DocumentEvent("saved", None, USER, self.revision, {"dirty": self.dirty}))
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _bump(self) -> int:
+        self.revision += 1
+        self.version += 1
+        return self.revision
+
+    def _touch(self, author: str, emit: bool = True) -> None:
+        was_dirty = self.dirty
+        self.version += 1
+        if emit and not was_dirty:
+            self._emit(DocumentEvent("dirty", None, author, self.revision, {}))
+
+    def _record(self, kind: str, cell_id: str, author: str, details: dict[str, Any]) -> None:
+        change = Change(self.revision, kind, cell_id, author, time.time(), details)
+        self._feed.append(change)
+        self._emit(DocumentEvent(kind, cell_id, author, self.revision, details))
+
+    def _guard_agent(self, cell: Cell, author: str, verb: str) -> None:
+        if author in (USER, KERNEL):
+            return
+        if self.focus.mode == "edit" and self.focus.cell_id == cell.id:
+            raise CellBeingEdited(
+                f"The user is editing cell {cell.id} right now, so it cannot be {verb}d; "
+                "insert a new cell instead, or try again after they leave it."
+                if verb != "move" else
+                f"The user is editing cell {cell.id} right now, so it cannot be moved; "
+                "try again after they leave it."
+            )
+
+    @staticmethod
+    def _check_revision(cell: Cell, if_revision: int | None) -> None:
+        if if_revision is None:
+            return
+        if isinstance(if_revision, bool) or not isinstance(if_revision, int):
+            raise InvalidArgument("if_revision is the cell's revision number from a read.")
+        if if_revision != cell.revision:
+            raise RevisionConflict(
+                f"Cell {cell.id} changed since revision {if_revision} (it is now at revision "
+                f"{cell.revision}); read its current source and try again.",
+                cell,
+            )
+
+    @staticmethod
+    def _check_source(source: Any) -> str:
+        if not isinstance(source, str):
+            raise InvalidArgument(f"source must be a string, not {type(source).__name__}.")
+        return source
+
+    @staticmethod
+    def _check_type(cell_type: Any) -> CellType:
+        if cell_type not in CELL_TYPES:
+            raise InvalidArgument(
+                f"cell_type must be one of code, markdown or raw, not {cell_type!r}."
+            )
+        return cell_type
+
+    @staticmethod
+    def _check_index(index: Any, upper: int) -> None:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidArgument(f"index must be a whole number, not {index!r}.")
+        if not 0 <= index <= upper:
+            raise InvalidArgument(f"index {index} is out of range; use 0 to {upper}.")
+
+    def _position(self, index: int | None, after: str | None, before: str | None,
+                  upper: int) -> int:
+        given = [x for x in (index, after, before) if x is not None]
+        if len(given) > 1:
+            raise InvalidArgument("Give at most one of index, after_cell_id and before_cell_id.")
+        if index is not None:
+            self._check_index(index, upper)
+            return index
+        if after is not None:
+            return self.cells.index(self.get(after)) + 1
+        if before is not None:
+            return self.cells.index(self.get(before))
+        return upper
+
+    def _fresh_id(self) -> str:
+        while True:
+            cid = new_cell_id()
+            if cid not in self._by_id:
+                return cid
+
+    @staticmethod
+    def _retype(cell: Cell, new_type: CellType) -> None:
+        cell.cell_type = new_type
+        if new_type != "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.status = "idle"
+
+    @staticmethod
+    def _cell_from_node(node: dict[str, Any]) -> Cell:
+        extra = {k: copy.deepcopy(v) for k, v in node.items() if k not in _CELL_KEYS}
+        return Cell(
+            id=node.get("id") or new_cell_id(),
+            cell_type=node.get("cell_type", "code"),
+            source=_join(node.get("source", "")),
+            metadata=copy.deepcopy(dict(node.get("metadata", {}))),
+            outputs=[copy.deepcopy(dict(o)) for o in node.get("outputs", [])]
+            if node.get("cell_type") == "code" else [],
+            execution_count=node.get("execution_count"),
+            attachments=copy.deepcopy(node.get("attachments")) if "attachments" in node else None,
+            extra=extra,
+        )
+
+    @staticmethod
+    def _cell_to_node(cell: Cell) -> dict[str, Any]:
+        node: dict[str, Any] = {
+            **copy.deepcopy(cell.extra),
+            "id": cell.id,
+            "cell_type": cell.cell_type,
+            "metadata": copy.deepcopy(cell.metadata),
+            "source": cell.source,
+        }
+        if cell.attachments is not None and cell.cell_type in ("markdown", "raw"):
+            node["attachments"] = copy.deepcopy(cell.attachments)
+        if cell.cell_type == "code":
+            node["execution_count"] = cell.execution_count
+            node["outputs"] = copy.deepcopy(cell.outputs)
+        return node
