@@ -16,9 +16,11 @@ def state_dir() -> Path:
     """Logs and recovery copies: $NBTUI_STATE_DIR, else $XDG_STATE_HOME/nbtui, else
     ~/.local/state/nbtui."""
     if os.environ.get("NBTUI_STATE_DIR"):
-        return Path(os.environ["NBTUI_STATE_DIR"])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "nbtui"
+        return Path(os.environ["NBTUI_STATE_DIR"]).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME", "")
+    # The XDG spec says relative paths in these variables are invalid and must be ignored.
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "state"
+    return base / "nbtui"
 
 
 def runtime_dir() -> Path:
