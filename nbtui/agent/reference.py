@@ -1,0 +1,95 @@
+"""docs/mcp-tools.md, generated from a live server's tools/list so the docs cannot drift.
+
+Regenerate with `python -m nbtui.agent.reference > docs/mcp-tools.md`; a test compares the file
+with what a running session lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mcp_types as types
+
+HEADER = """\
+# The agent tools
+
+This is the MCP interface an agent sees when it attaches to a running nbtui session
+(`nbtui attach`). It is generated from the server's own `tools/list`
+(`python -m nbtui.agent.reference > docs/mcp-tools.md`), and a test checks that it matches.
+
+How to use them well:
+
+- Cells are addressed by `id`; `index` is only for saying where to insert or move, and goes
+  stale while the human works.
+- Mutating tools accept `if_revision` (the cell revision you last read) where it matters; a
+  stale one fails with the cell's current source.
+- Errors are data: a cell that raises returns `status: "error"` with `ename`, `evalue` and a
+  traceback. A tool that cannot do what was asked returns an error result with one sentence.
+- Outputs come back as text (ANSI stripped, long ones cut in the middle with a marker that says
+  how to read more with `read_output`); images come back as image content.
+- Waiting never interrupts: `run_cells` and `run_code` return after `timeout` with whatever is
+  there, and `wait` picks up from there. Progress notifications are sent while waiting.
+- A cell the human is editing cannot be edited, moved or deleted: insert a new cell instead.
+"""
+
+
+def _type_text(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_type_text(s) for s in schema["anyOf"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"list of {_type_text(schema.get('items', {}))}"
+    return str(kind)
+
+
+def tools_markdown(tools: list[types.Tool]) -> str:
+    """The reference page for a list of tools."""
+    parts = [HEADER]
+    for tool in sorted(tools, key=lambda t: t.name):
+        parts.append(f"\n## `{tool.name}`\n")
+        parts.append((tool.description or "").strip() + "\n")
+        hints = []
+        if tool.annotations is not None:
+            if tool.annotations.read_only_hint:
+                hints.append("read-only")
+            if tool.annotations.destructive_hint:
+                hints.append("destructive")
+        if hints:
+            parts.append(f"\n*{', '.join(hints)}*\n")
+        properties = tool.input_schema.get("properties", {})
+        required = set(tool.input_schema.get("required", []))
+        if properties:
+            parts.append("\n| parameter | type | default |\n|---|---|---|\n")
+            for name, schema in properties.items():
+                default = ("required" if name in required
+                           else f"`{json.dumps(schema.get('default'))}`")
+                parts.append(f"| `{name}` | {_type_text(schema)} | {default} |\n")
+        else:
+            parts.append("\nNo parameters.\n")
+    return "".join(parts)
+
+
+async def _live_tools() -> list[types.Tool]:
+    from mcp import Client
+
+    from nbtui.agent.server import AgentTools, build_server
+    from nbtui.core.session import NotebookSession
+
+    with tempfile.TemporaryDirectory() as tmp:
+        session = NotebookSession(Path(tmp) / "reference.ipynb", autosave_seconds=0)
+        async with Client(build_server(AgentTools(session))) as client:
+            return (await client.list_tools()).tools
+
+
+def main() -> None:
+    """Print the reference page for the tools this version serves."""
+    sys.stdout.write(tools_markdown(asyncio.run(_live_tools())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""MCP over a unix socket: newline-delimited JSON-RPC, one server session per connection.
+
+The framing is MCP's stdio framing, so `nbtui attach` is a plain byte pipe between an agent's
+stdio and the socket. The server side checks the peer's credentials (Linux `SO_PEERCRED`) on
+top of the socket's 0600 mode: only the user who owns the session can talk to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import os
+import socket
+import struct
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+import anyio
+import mcp_types as types
+from mcp.shared._context_streams import create_context_streams
+from mcp.shared.message import SessionMessage
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""A JSON-RPC message longer than this is dropped with an error instead of being buffered."""
+
+READ_CHUNK = 256 * 1024
+
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+
+
+def _diagnose(line: bytes) -> tuple[int, str, object]:
+    """The JSON-RPC error for a line that is not a valid message: (code, message, id)."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        return PARSE_ERROR, f"Parse error: the message is not valid JSON ({exc}).", None
+    request_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        request_id = None
+    return (INVALID_REQUEST, "Invalid request: not a JSON-RPC 2.0 message "
+            "(it needs jsonrpc \"2.0\" and a method or a result).", request_id)
+
+
+class MessageTooLarge(ValueError):
+    """A line on the socket was longer than MAX_MESSAGE_BYTES."""
+
+
+@dataclass(eq=False)
+class AgentConnection:
+    """One client connected to the socket."""
+
+    id: int
+    pid: int | None
+    uid: int | None
+    name: str | None = None
+    """The client's `clientInfo.name`, once it has said hello."""
+    version: str | None = None
+    connected_at: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def display_name(self) -> str:
+        """The name changes are attributed to."""
+        return self.name or f"agent-{self.id}"
+
+
+current_connection: contextvars.ContextVar[AgentConnection | None] = contextvars.ContextVar(
+    "nbtui_current_connection", default=None
+)
+"""The connection a request arrived on (set for the handlers of that connection's requests)."""
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int | None, int | None]:
+    """The (pid, uid) of the process at the other end of a unix socket, where the OS says."""
+    if sys.platform.startswith("linux") and hasattr(socket, "SO_PEERCRED"):
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        pid, uid, _gid = struct.unpack("3i", raw)
+        return pid, uid
+    if hasattr(os, "getpeereid"):  # pragma: no cover - BSD and macOS
+        uid, _gid = os.getpeereid(sock.fileno())  # type: ignore[attr-defined]
+        return None, uid
+    return None, None  # pragma: no cover
+
+
+async def _read_lines(reader: asyncio.StreamReader) -> AsyncIterator[bytes | MessageTooLarge]:
+    """Yield complete lines; a line over the size limit yields MessageTooLarge and is skipped."""
+    buffer = bytearray()
+    skipping = False
+    while True:
+        chunk = await reader.read(READ_CHUNK)
+        if not chunk:
+            if buffer.strip() and not skipping:
+                yield bytes(buffer)
+            return
+        start = 0
+        while True:
+            newline = chunk.find(b"\n", start)
+            if newline < 0:
+                if not skipping:
+                    buffer += chunk[start:]
+                    if len(buffer) > MAX_MESSAGE_BYTES:
+                        buffer.clear()
+                        skipping = True
+                        yield MessageTooLarge(
+                            f"A message was longer than {MAX_MESSAGE_BYTES // (1024 * 1024)} MiB "
+                            "and was dropped."
+                        )
+                break
+            if skipping:
+                skipping = False
+            else:
+                buffer += chunk[start:newline]
+                if buffer.strip():
+                    yield bytes(buffer)
+            buffer.clear()
+            start = newline + 1
+
+
+@asynccontextmanager
+async def socket_streams(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    on_message: Callable[[types.JSONRPCMessage], None] | None = None,
+) -> AsyncIterator[tuple[object, object]]:
+    """MCP read/write streams over a connected socket's asyncio streams.
+
+    Args:
+        reader: the socket's reader.
+        writer: the socket's writer.
+        on_message: called with each incoming message before it is handed on (used to learn
+            the client's name from `initialize`).
+
+    Yields:
+        (read_stream, write_stream) as the MCP SDK's sessions expect them.
+    """
+    read_send, read_recv = create_context_streams[SessionMessage | Exception](16)
+    write_send, write_recv = create_context_streams[SessionMessage](16)
+
+    def reply_error(code: int, message: str, request_id: object = None) -> None:
+        # Written directly: the SDK drops unparseable input silently, which leaves a client
+        # that sent it waiting forever.
+        error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+        writer.write(json.dumps(error).encode() + b"\n")
+
+    async def pump_in() -> None:
+        async with read_send:
+            async for line in _read_lines(reader):
+                if isinstance(line, Exception):
+                    reply_error(INVALID_REQUEST, str(line))
+                    continue
+                try:
+                    message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+                except Exception:  # noqa: BLE001 - malformed input is data, not a crash
+                    reply_error(*_diagnose(line))
+                    continue
+                if on_message is not None:
+                    on_message(message)
+                await read_send.send(SessionMessage(message))
+
+    async def pump_out() -> None:
+        async with write_recv:
+            async for session_message in write_recv:
+                data = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                writer.write(data.encode() + b"\n")
+                await writer.drain()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pump_in)
+        tg.start_soon(pump_out)
+        try:
+            yield read_recv, write_send
+        finally:
+            tg.cancel_scope.cancel()
+
+
+ConnectionHandler = Callable[[AgentConnection, asyncio.StreamReader, asyncio.StreamWriter],
+                             Awaitable[None]]
+
+
+class SocketServer:
+    """Accepts connections on a unix socket that only its owner can use.
+
+    Args:
+        path: where to bind; an existing stale socket file there is replaced.
+        handler: serves one connection until it closes.
+    """
+
+    def __init__(self, path: str, handler: ConnectionHandler) -> None:
+        self.path = path
+        self._handler = handler
+        self._server: asyncio.base_events.Server | None = None
+        self._next_id = 0
+        self._tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        """Bind the socket with mode 0600 (set before anyone can connect) and start accepting."""
+        with suppress(FileNotFoundError):
+            os.unlink(self.path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        try:
+            sock.bind(self.path)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        sock.listen(16)
+        sock.setblocking(False)
+        self._server = await asyncio.start_unix_server(self._accept, sock=sock)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        pid, uid = peer_credentials(sock) if sock is not None else (None, None)
+        if uid is not None and uid != os.getuid():
+            log.warning("refused a connection from uid %s (pid %s)", uid, pid)
+            writer.write(b'{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":'
+                         b'"This nbtui session belongs to another user."}}\n')
+            with suppress(Exception):
+                await writer.drain()
+            writer.close()
+            return
+        self._next_id += 1
+        connection = AgentConnection(self._next_id, pid, uid,
+                                     connected_at=asyncio.get_running_loop().time())
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self._handler(connection, reader, writer)
+        except Exception:  # noqa: BLE001 - one broken client must not take the session down
+            log.exception("agent connection %s ended with an error", connection.id)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            writer.close()
+            with suppress(Exception):
+                await writer.wait_closed()
+
+    async def close(self) -> None:
+        """Stop accepting, end every connection and remove the socket file."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with suppress(BaseException):
+                await task
+        if self._server is not None:
+            with suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+        with suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+@asynccontextmanager
+async def connect(path: str) -> AsyncIterator[tuple[object, object]]:
+    """Client side: MCP streams to the session listening on `path` (for `mcp.Client` and tests).
+
+    Usable as a transport: ``Client(connect(path), client_info=...)``.
+    """
+    reader, writer = await asyncio.open_unix_connection(path, limit=MAX_MESSAGE_BYTES)
+    try:
+        async with socket_streams(reader, writer) as streams:
+            yield streams
+    finally:
+        writer.close()
+        with suppress(Exception):
+            await writer.wait_closed()

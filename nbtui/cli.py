@@ -1,0 +1,283 @@
+"""The `nbtui` command: open a notebook, serve it headless, attach an agent, list sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shlex
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from nbtui import __version__
+from nbtui.core import paths
+
+log = logging.getLogger("nbtui")
+
+ACCESS_CHOICES = ("read", "edit", "run")
+
+
+class UserError(click.ClickException):
+    """An error the user can fix: printed as one line, exit status 1, no traceback."""
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"nbtui: {self.format_message()}", err=True)
+
+
+def setup_logging(to_stderr: bool) -> Path:
+    """Log to a file under the state directory (and, for `serve`, warnings to stderr).
+
+    Must run before the MCP server is created: it configures the root logger otherwise, with
+    a handler that writes to the terminal.
+    """
+    log_dir = paths.state_dir() / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"nbtui-{os.getpid()}.log"
+    root = logging.getLogger()
+    root.handlers.clear()
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    if to_stderr:
+        err = logging.StreamHandler(sys.stderr)
+        err.setLevel(logging.WARNING)
+        err.setFormatter(logging.Formatter("nbtui: %(message)s"))
+        root.addHandler(err)
+    return log_file
+
+
+class DefaultGroup(click.Group):
+    """`nbtui NOTEBOOK` means `nbtui open NOTEBOOK`: anything that is not a command opens."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
+                                                                     "--version"):
+            args = ["open", *args]
+        return super().parse_args(ctx, args)
+
+
+def session_options(fn):  # noqa: ANN001, ANN201 - click decorator
+    """Options shared by `open` and `serve`."""
+    fn = click.option("--kernel", "kernel_name", metavar="NAME",
+                      help="Kernelspec to start (default: the notebook's, else python3).")(fn)
+    fn = click.option("--socket", "socket_path", metavar="PATH",
+                      help="Where to put the agent socket (default: a private runtime dir).")(fn)
+    fn = click.option("--autosave", type=click.FloatRange(min=0), default=30.0,
+                      show_default=True, metavar="SECONDS",
+                      help="Save this often when there are changes (0: never).")(fn)
+    fn = click.option("--agent-access", type=click.Choice(ACCESS_CHOICES), default="run",
+                      show_default=True,
+                      help="read: agents only read; edit: no code runs; run: everything.")(fn)
+    return fn
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nbtui")
+def main() -> None:
+    """A terminal Jupyter notebook that you and an AI agent work in together.
+
+    \b
+      nbtui NOTEBOOK          open a notebook (created if missing)
+      nbtui serve NOTEBOOK    the same session without the terminal UI
+      nbtui attach            MCP over stdio for an agent, bridged to a running session
+    """
+
+
+def _open_session(notebook: str, kernel_name: str | None, autosave: float):
+    from nbtui.core.session import NotebookSession
+    from nbtui.core.storage import NotebookFileError
+
+    try:
+        return NotebookSession(notebook, kernel_name, autosave_seconds=autosave)
+    except NotebookFileError as exc:
+        raise UserError(str(exc)) from None
+
+
+async def _start_session(session, socket_path: str | None, access: str, with_agent: bool):  # noqa: ANN001, ANN202
+    """Take the notebook's lock, start the kernel and (unless disabled) the agent endpoint."""
+    from nbtui.agent.endpoint import AgentEndpoint
+    from nbtui.agent.policy import AgentPolicy
+    from nbtui.agent.sessions import SessionError, SessionLock, default_socket_path
+    from nbtui.core.kernel import KernelError
+    from nbtui.core.paths import UnsafeDirectory
+
+    socket_path = socket_path or (default_socket_path(session.path) if with_agent else None)
+    try:
+        lock = SessionLock(session.path, socket_path)
+    except (SessionError, UnsafeDirectory) as exc:
+        raise UserError(str(exc)) from None
+    endpoint = None
+    try:
+        session.check_kernel()
+        if with_agent:
+            endpoint = AgentEndpoint(session, socket_path, AgentPolicy(access=access))
+            await endpoint.start(lock)
+        await session.start()
+    except (KernelError, OSError) as exc:
+        if endpoint is not None:
+            await endpoint.close()
+        lock.release()
+        message = str(exc) if isinstance(exc, KernelError) else (
+            f"Cannot listen on {socket_path}: {exc.strerror or exc}.")
+        raise UserError(message) from None
+    return lock, endpoint
+
+
+async def _stop_session(session, lock, endpoint) -> None:  # noqa: ANN001
+    """Save, stop the kernel, close the socket and remove the record."""
+    try:
+        if endpoint is not None:
+            await endpoint.close()
+        await session.close(save=True)
+    finally:
+        lock.release()
+    if session.last_save_error:
+        log.error("%s", session.last_save_error)
+
+
+@main.command("serve")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@session_options
+def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autosave: float,
+          agent_access: str) -> None:
+    """Run a notebook session without the terminal UI.
+
+    Prints the socket path as the first line on stdout; saves and stops the kernel on
+    SIGINT, SIGTERM or SIGHUP.
+    """
+    setup_logging(to_stderr=True)
+    session = _open_session(notebook, kernel_name, autosave)
+
+    async def run() -> None:
+        lock, endpoint = await _start_session(session, socket_path, agent_access, True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signum, stop.set)
+        click.echo(endpoint.socket_path)
+        sys.stdout.flush()
+        try:
+            await stop.wait()
+        finally:
+            await _stop_session(session, lock, endpoint)
+
+    asyncio.run(run())
+    if session.last_save_error:
+        sys.exit(1)
+
+
+@main.command("open")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@session_options
+@click.option("--no-agent", is_flag=True, help="Do not open the agent socket.")
+@click.option("--approve", is_flag=True, help="Ask before every agent execution.")
+def open_(notebook: str, kernel_name: str | None, socket_path: str | None, autosave: float,
+          agent_access: str, no_agent: bool, approve: bool) -> None:
+    """Open NOTEBOOK in the terminal UI (created if it does not exist)."""
+    setup_logging(to_stderr=False)
+    session = _open_session(notebook, kernel_name, autosave)
+    from nbtui.tui.app import run_app
+
+    run_app(session, start=lambda: _start_session(session, socket_path, agent_access,
+                                                  not no_agent),
+            stop=_stop_session, approve=approve)
+    if session.last_save_error:
+        click.echo(f"nbtui: {session.last_save_error}", err=True)
+        sys.exit(1)
+
+
+@main.command("attach")
+@click.argument("target", required=False)
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=0.0,
+              metavar="SECONDS", help="Wait this long for the session to appear.")
+def attach(target: str | None, wait_seconds: float) -> None:
+    """MCP over stdio for an agent, bridged to a running session.
+
+    TARGET is a socket path, or a notebook path (the session that has it open), or nothing
+    (the only running session).
+    """
+    from nbtui.agent.bridge import bridge, connect_to_session
+    from nbtui.agent.sessions import SessionError
+
+    async def run() -> str:
+        reader, writer = await connect_to_session(target, wait_seconds)
+        return await bridge(reader, writer)
+
+    try:
+        ended = asyncio.run(run())
+    except SessionError as exc:
+        raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        ended = "client"
+    if ended == "session":
+        click.echo("nbtui: the session closed.", err=True)
+    # The stdin thread may still be blocked reading; leave without waiting for it.
+    sys.stdout.flush()
+    os._exit(0)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(as_json: bool) -> None:
+    """Running sessions: pid, notebook, socket, attached agents, start time."""
+    from dataclasses import asdict
+
+    from nbtui.agent.sessions import running_sessions
+
+    records = running_sessions()
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in records], indent=1))
+        return
+    if not records:
+        click.echo("No nbtui sessions are running.")
+        return
+    for r in records:
+        agents = ", ".join(r.agents) or "no agents"
+        click.echo(f"{r.pid:>7}  {r.notebook}\n         socket {r.socket}\n"
+                   f"         started {r.started_text}; {agents}")
+
+
+CLIENTS = ("claude", "goose", "cursor", "vscode", "json")
+
+
+@main.command("mcp-config")
+@click.option("--client", type=click.Choice(CLIENTS), default="json", show_default=True,
+              help="Which agent client to print configuration for.")
+@click.option("--ssh", "ssh_host", metavar="HOST",
+              help="The session runs on HOST: attach over ssh.")
+@click.option("--notebook", metavar="PATH", help="Attach to the session of this notebook.")
+def mcp_config(client: str, ssh_host: str | None, notebook: str | None) -> None:
+    """Print the configuration snippet that makes an agent client use `nbtui attach`."""
+    click.echo(config_snippet(client, ssh_host, notebook))
+
+
+def config_snippet(client: str, ssh_host: str | None = None, notebook: str | None = None) -> str:
+    """The configuration text for one agent client."""
+    args = ["attach", "--wait", "10"] + ([notebook] if notebook else [])
+    if ssh_host:
+        command, argv = "ssh", ["-T", ssh_host, "nbtui", *args]
+    else:
+        command = shutil.which("nbtui") or str(Path(sys.argv[0]).absolute())
+        argv = args
+    if client == "claude":
+        return f"claude mcp add nbtui -- {shlex.join([command, *argv])}"
+    if client == "goose":
+        lines = ["extensions:", "  nbtui:", "    name: nbtui", "    type: stdio",
+                 "    enabled: true", f"    cmd: {command}", "    args:"]
+        lines += [f"      - {json.dumps(a)}" for a in argv]
+        lines += ["    timeout: 300"]
+        return "\n".join(lines)
+    if client == "vscode":
+        data = {"servers": {"nbtui": {"type": "stdio", "command": command, "args": argv}}}
+        return json.dumps(data, indent=2)
+    return json.dumps({"mcpServers": {"nbtui": {"command": command, "args": argv}}}, indent=2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

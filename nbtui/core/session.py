@@ -1,0 +1,256 @@
+"""A notebook session: one document, its kernel, its file, autosave, and who is attached.
+
+This is what `nbtui serve` runs and what the TUI shows. The agent layer and the TUI both hold
+a :class:`NotebookSession` and change the notebook only through its document's operations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbtui.core import paths
+from nbtui.core.document import Document
+from nbtui.core.kernel import KernelSession, NoSuchKernel
+from nbtui.core.storage import (
+    FileFingerprint,
+    NotebookFileError,
+    load_notebook,
+    new_notebook,
+    save_notebook,
+    write_recovery,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KERNEL = "python3"
+DEFAULT_AUTOSAVE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SaveInfo:
+    """What a save wrote."""
+
+    path: str
+    revision: int
+    bytes_written: int
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One agent action, as the TUI's activity log lists it."""
+
+    time: float
+    author: str
+    tool: str
+    cell_id: str | None = None
+    summary: str = ""
+    code: str | None = None
+    """For scratch runs: the code the agent ran."""
+
+
+@dataclass
+class AttachedAgent:
+    """An agent connected to the session."""
+
+    key: int
+    name: str
+    since: float = field(default_factory=time.time)
+
+
+class ActivityLog:
+    """A bounded list of agent actions that views can observe."""
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        self.entries: deque[Activity] = deque(maxlen=maxlen)
+        self._listeners: list[Callable[[Activity], None]] = []
+
+    def add(self, entry: Activity) -> None:
+        """Record an action and tell the listeners."""
+        self.entries.append(entry)
+        for listener in list(self._listeners):
+            try:
+                listener(entry)
+            except Exception:  # noqa: BLE001 - a broken view must not stop the agent
+                log.exception("activity listener failed")
+
+    def subscribe(self, listener: Callable[[Activity], None]) -> Callable[[], None]:
+        """Call `listener` for every new entry; returns an unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+
+class NotebookSession:
+    """One open notebook with its kernel.
+
+    Args:
+        path: the notebook file (created on first save if it does not exist).
+        kernel_name: kernelspec to start; None means the notebook's metadata, else python3.
+        autosave_seconds: how often to save when there are changes (0 disables).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        kernel_name: str | None = None,
+        *,
+        autosave_seconds: float = DEFAULT_AUTOSAVE_SECONDS,
+    ) -> None:
+        self.path = Path(path).absolute()
+        if self.path.exists():
+            loaded = load_notebook(self.path)
+            notebook, self._fingerprint = loaded.notebook, loaded.fingerprint
+        else:
+            if not self.path.parent.is_dir():
+                raise NotebookFileError(
+                    f"Cannot create {self.path.name}: the directory {self.path.parent} "
+                    "does not exist."
+                )
+            notebook = new_notebook(kernel_name or DEFAULT_KERNEL)
+            self._fingerprint: FileFingerprint | None = None
+        self.document = Document(notebook, str(self.path))
+        self.kernel_name = kernel_name or self.document.kernel_name or DEFAULT_KERNEL
+        log_dir = paths.state_dir() / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.kernel_log = log_dir / f"kernel-{os.getpid()}.log"
+        self.kernel = KernelSession(self.document, self.kernel_name, cwd=self.path.parent,
+                                    log_path=self.kernel_log)
+        self.autosave_seconds = autosave_seconds
+        self.activity = ActivityLog()
+        self.agents: dict[int, AttachedAgent] = {}
+        self._agent_listeners: list[Callable[[], None]] = []
+        self.last_save_error: str | None = None
+        self.socket_path: str | None = None
+        self._autosave_task: asyncio.Task | None = None
+        self._closed = False
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def check_kernel(self) -> None:
+        """Fail early, with the installed kernels listed, if the kernelspec does not exist.
+
+        Raises:
+            NoSuchKernel: no kernelspec has this name.
+        """
+        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.kernelspec import NoSuchKernel as MissingSpec
+
+        manager = KernelSpecManager()
+        try:
+            manager.get_kernel_spec(self.kernel_name)
+        except MissingSpec:
+            names = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+            raise NoSuchKernel(
+                f"No kernel named {self.kernel_name!r} is installed (installed: {names}); "
+                "choose one with --kernel NAME."
+            ) from None
+
+    async def start(self) -> None:
+        """Start the kernel in the background and the autosave loop; returns at once."""
+        self.kernel.start_in_background().add_done_callback(self._record_kernelspec)
+        if self.autosave_seconds > 0:
+            self._autosave_task = asyncio.create_task(self._autosave_loop())
+
+    def _record_kernelspec(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        spec = {"name": self.kernel.kernel_name, "display_name": self.kernel.display_name}
+        if self.kernel.language:
+            spec["language"] = self.kernel.language
+        if self.document.metadata.get("kernelspec") != spec:
+            self.document.set_metadata("kernelspec", spec)
+
+    async def close(self, *, save: bool = True) -> SaveInfo | None:
+        """Save (if asked and there are changes), stop autosave and shut the kernel down."""
+        if self._closed:
+            return None
+        self._closed = True
+        if self._autosave_task is not None:
+            self._autosave_task.cancel()
+        info = None
+        try:
+            if save and (self.document.dirty or not self.path.exists()):
+                info = self.save_or_recover()
+        finally:
+            await self.kernel.shutdown()
+        return info
+
+    # -- saving --------------------------------------------------------------------------
+
+    def save(self, *, force: bool = False) -> SaveInfo:
+        """Write the notebook to its file now.
+
+        Raises:
+            NotebookFileError: the file could not be written, or it changed on disk
+                (FileChangedOnDisk).
+        """
+        version, revision = self.document.version, self.document.revision
+        notebook = self.document.to_notebook()
+        written, self._fingerprint = save_notebook(self.path, notebook, self._fingerprint,
+                                                   force=force)
+        self.document.mark_saved(version)
+        self.last_save_error = None
+        return SaveInfo(str(self.path), revision, written)
+
+    def save_or_recover(self) -> SaveInfo | None:
+        """Save; if that fails, write a recovery copy so nothing is lost, and say where.
+
+        Returns None (and sets `last_save_error`) when the real file could not be written.
+        """
+        try:
+            return self.save()
+        except NotebookFileError as exc:
+            recovery = write_recovery(self.path, self.document.to_notebook())
+            self.last_save_error = f"{exc} A copy was saved to {recovery}."
+            log.error("%s", self.last_save_error)
+            return None
+
+    async def _autosave_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.autosave_seconds)
+            if self.document.dirty:
+                self.save_or_recover()
+
+    # -- attached agents -----------------------------------------------------------------
+
+    def agent_attached(self, key: int, name: str) -> None:
+        """Record that an agent connected (or told its name)."""
+        self.agents[key] = AttachedAgent(key, name)
+        self._agents_changed()
+
+    def agent_detached(self, key: int) -> None:
+        """Record that an agent's connection closed."""
+        if self.agents.pop(key, None) is not None:
+            self._agents_changed()
+
+    def agent_names(self) -> list[str]:
+        """Names of the attached agents, in order of arrival."""
+        return [a.name for a in self.agents.values()]
+
+    def on_agents_changed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever an agent attaches or detaches."""
+        self._agent_listeners.append(listener)
+
+    def _agents_changed(self) -> None:
+        for listener in list(self._agent_listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001
+                log.exception("agent listener failed")
+
+    def describe(self) -> dict[str, Any]:
+        """A short description for status displays and session records."""
+        return {
+            "path": str(self.path),
+            "kernel": {"name": self.kernel_name, "state": self.kernel.state},
+            "revision": self.document.revision,
+            "dirty": self.document.dirty,
+            "agents": self.agent_names(),
+        }

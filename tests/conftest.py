@@ -1,0 +1,119 @@
+"""Shared fixtures: private runtime/state directories, a served session with a real kernel,
+and MCP clients that connect through the real unix socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import mcp_types as types
+import pytest
+from mcp import Client
+
+from nbtui.agent.endpoint import AgentEndpoint
+from nbtui.agent.policy import AgentPolicy
+from nbtui.agent.sessions import SessionLock
+from nbtui.agent.transport import connect
+from nbtui.core.session import NotebookSession
+
+NBTUI = str(Path(sys.executable).with_name("nbtui"))
+"""The installed `nbtui` command of the environment running the tests."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Every test's sessions, sockets, logs and recovery files live in temporary directories."""
+    env = {
+        "NBTUI_RUNTIME_DIR": str(tmp_path_factory.mktemp("rt")),
+        "NBTUI_STATE_DIR": str(tmp_path_factory.mktemp("state")),
+    }
+    os.environ.update(env)
+    return env
+
+
+async def poll(condition: Callable[[], object], timeout: float = 30.0,
+               message: str = "condition") -> object:
+    """Wait until `condition()` is truthy, checking often, failing after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Served:
+    """A running session with its agent endpoint, in the test's event loop."""
+
+    session: NotebookSession
+    endpoint: AgentEndpoint
+    lock: SessionLock
+
+    @property
+    def socket(self) -> str:
+        return self.endpoint.socket_path
+
+    @property
+    def document(self):
+        return self.session.document
+
+
+@asynccontextmanager
+async def serve_notebook(path: Path, policy: AgentPolicy | None = None,
+                         start_kernel: bool = True) -> AsyncIterator[Served]:
+    """Open `path` as a session serving MCP on its socket (kernel started and ready)."""
+    session = NotebookSession(path, autosave_seconds=0)
+    endpoint = AgentEndpoint(session, policy=policy)
+    lock = SessionLock(session.path, endpoint.socket_path)
+    await endpoint.start(lock)
+    if start_kernel:
+        await session.start()
+        await session.kernel.wait_ready(60)
+    try:
+        yield Served(session, endpoint, lock)
+    finally:
+        await endpoint.close()
+        await session.close(save=False)
+        lock.release()
+
+
+@asynccontextmanager
+async def agent(socket_path: str, name: str = "claude", mode: str = "legacy",
+                **kwargs) -> AsyncIterator[Client]:
+    """An MCP client named `name`, connected through the session's unix socket."""
+    client = Client(connect(socket_path), client_info=types.Implementation(name=name,
+                                                                           version="1.0"),
+                    mode=mode, **kwargs)
+    async with client:
+        yield client
+
+
+async def call(client: Client, tool: str, **arguments) -> dict:
+    """Call a tool that must succeed; returns its structured content."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, f"{tool} failed: {result.content[0].text}"
+    return result.structured_content
+
+
+async def call_error(client: Client, tool: str, **arguments) -> str:
+    """Call a tool that must fail; returns its one-sentence error text."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} unexpectedly succeeded: {result.content[0].text[:300]}"
+    return result.content[0].text
+
+
+@pytest.fixture(scope="module")
+async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+    """One session with a real ipykernel, shared by a module's tests."""
+    path = tmp_path_factory.mktemp("nb") / "shared.ipynb"
+    async with serve_notebook(path) as s:
+        yield s

@@ -1,0 +1,236 @@
+"""The real `nbtui` command in subprocesses: serve, attach, list, mcp-config, and the errors a
+user can cause."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import NBTUI
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def run_nbtui(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([NBTUI, *args], capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, **kwargs)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def children_of(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition, timeout: float = 30, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def serving(notebook: Path, *extra: str):
+    """`nbtui serve NOTEBOOK` as a subprocess; yields (process, socket path)."""
+    proc = subprocess.Popen([NBTUI, "serve", str(notebook), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line, f"serve printed no socket path: {proc.stderr.read() if proc.poll() else ''}"
+        yield proc, line
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_serve_socket_is_private_and_listed(tmp_path):
+    """serve prints its socket first; the socket is 0600 in a 0700 directory and `nbtui list`
+    shows the session."""
+    notebook = tmp_path / "listed.ipynb"
+    with serving(notebook) as (proc, socket_path):
+        mode = stat.S_IMODE(os.stat(socket_path).st_mode)
+        dir_mode = stat.S_IMODE(os.stat(Path(socket_path).parent).st_mode)
+        assert (mode, dir_mode) == (0o600, 0o700)
+        listed = json.loads(run_nbtui("list", "--json").stdout)
+        assert [(r["pid"], r["notebook"], r["socket"]) for r in listed] == [
+            (proc.pid, str(notebook), socket_path)]
+        assert str(notebook) in run_nbtui("list").stdout
+    assert run_nbtui("list", "--json").stdout.strip() == "[]"
+    assert not os.path.exists(socket_path)
+
+
+def test_sigterm_saves_and_leaves_no_kernel(tmp_path):
+    """SIGTERM saves the notebook, stops the kernel process and removes the socket."""
+    notebook = tmp_path / "term.ipynb"
+    with serving(notebook) as (proc, socket_path):
+        kernels = wait_until(lambda: children_of(proc.pid), message="the kernel process")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert not any(alive(pid) for pid in kernels)
+    assert not os.path.exists(socket_path)
+    nb = nbformat.read(notebook, as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP])
+def test_sigint_and_sighup_also_stop_cleanly(tmp_path, signum):
+    """SIGINT and SIGHUP (a dropped SSH connection) also save and stop the kernel."""
+    notebook = tmp_path / "hup.ipynb"
+    with serving(notebook) as (proc, _):
+        kernels = wait_until(lambda: children_of(proc.pid), message="the kernel process")
+        proc.send_signal(signum)
+        assert proc.wait(30) == 0
+    assert not any(alive(pid) for pid in kernels)
+    assert notebook.exists()
+
+
+def test_second_serve_of_the_same_notebook_is_refused(tmp_path):
+    """Opening a notebook that another session has open says where and exits non-zero."""
+    notebook = tmp_path / "twice.ipynb"
+    with serving(notebook) as (proc, socket_path):
+        second = run_nbtui("serve", str(notebook))
+    assert_one_line_error(second, "already open", str(proc.pid), socket_path)
+
+
+def test_invalid_notebook_is_refused_and_untouched(tmp_path):
+    """An invalid .ipynb is refused with one line naming the file; the file is untouched."""
+    notebook = tmp_path / "broken.ipynb"
+    notebook.write_text('{"cells": [}')
+    before = notebook.read_bytes()
+    proc = run_nbtui("serve", str(notebook))
+    assert_one_line_error(proc, "broken.ipynb", "not valid JSON")
+    assert notebook.read_bytes() == before
+
+
+def test_missing_kernel_is_a_clear_error(tmp_path):
+    """An unknown --kernel ends with one line that lists the installed kernels."""
+    proc = run_nbtui("serve", str(tmp_path / "k.ipynb"), "--kernel", "no-such-kernel")
+    assert_one_line_error(proc, "no-such-kernel", "python3")
+    assert not (tmp_path / "k.ipynb").exists()
+
+
+def test_attach_without_a_session_is_a_clear_error():
+    """attach with nothing running says how to start a session."""
+    proc = run_nbtui("attach")
+    assert_one_line_error(proc, "No nbtui session is running")
+
+
+def test_attach_with_several_sessions_lists_them(tmp_path):
+    """attach with no target and two sessions running names both and asks to choose."""
+    with serving(tmp_path / "one.ipynb"), serving(tmp_path / "two.ipynb"):
+        proc = run_nbtui("attach")
+    assert_one_line_error(proc, "one.ipynb", "two.ipynb", "nbtui attach NOTEBOOK")
+
+
+def test_attach_waits_for_the_session(tmp_path):
+    """attach --wait connects to a session that starts after it."""
+    notebook = tmp_path / "later.ipynb"
+    attach = subprocess.Popen([NBTUI, "attach", "--wait", "60", str(notebook)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        with serving(notebook):
+            hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "waiter", "version": "0"}}}
+            attach.stdin.write(json.dumps(hello).encode() + b"\n")
+            attach.stdin.flush()
+            reply = json.loads(attach.stdout.readline())
+            assert reply["result"]["serverInfo"]["name"] == "nbtui"
+    finally:
+        attach.kill()
+        attach.wait()
+        for stream in (attach.stdin, attach.stdout, attach.stderr):
+            stream.close()
+
+
+def test_another_users_connection_is_refused(tmp_path):
+    """Even with the socket's mode opened up, a connection from another uid is refused."""
+    if os.getuid() != 0 or not os.path.exists(SYSTEM_PYTHON):
+        pytest.fail("this test needs root (to act as another user) and /usr/bin/python3")
+    # pytest's own temp directories are private to root, so the socket goes where the other
+    # user can reach it; only the peer-credential check is left to refuse them.
+    public = Path(tempfile.mkdtemp(prefix="nbtui-peer-", dir="/tmp"))
+    try:
+        public.chmod(0o777)
+        socket_path = str(public / "s.sock")
+        with serving(tmp_path / "peer.ipynb", "--socket", socket_path):
+            os.chmod(socket_path, 0o666)
+            probe = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+                     "print(s.makefile().readline())")
+            proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                                   "--clear-groups", SYSTEM_PYTHON, "-c", probe, socket_path],
+                                  capture_output=True, text=True, timeout=30)
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "belongs to another user" in proc.stdout
+
+
+@pytest.mark.parametrize("client", ["claude", "goose", "cursor", "vscode", "json"])
+def test_mcp_config_snippets(client):
+    """mcp-config prints a snippet for each client that runs `nbtui attach`."""
+    out = run_nbtui("mcp-config", "--client", client).stdout
+    assert "attach" in out
+    if client in ("cursor", "json"):
+        server = json.loads(out)["mcpServers"]["nbtui"]
+        assert server["args"][0] == "attach" and os.path.isabs(server["command"])
+    elif client == "vscode":
+        assert json.loads(out)["servers"]["nbtui"]["type"] == "stdio"
+    elif client == "claude":
+        assert out.startswith("claude mcp add nbtui -- ")
+
+
+def test_mcp_config_over_ssh():
+    """mcp-config --ssh HOST makes the client run `ssh HOST nbtui attach`."""
+    server = json.loads(run_nbtui("mcp-config", "--ssh", "box").stdout)["mcpServers"]["nbtui"]
+    assert server["command"] == "ssh"
+    assert server["args"][:4] == ["-T", "box", "nbtui", "attach"]
+
