@@ -46,7 +46,7 @@ def parse_requirements(packages: object) -> list[str]:
 async def kernel_interpreter(kernel: KernelSession, author: str) -> str:
     """The path of the Python interpreter the kernel runs, asked of the kernel itself."""
     probe = kernel.run_code("import sys as _nbtui_sys; print(_nbtui_sys.executable); "
-                            "del _nbtui_sys", author)
+                            "del _nbtui_sys", author, store_history=False)
     if not await probe.wait(30):
         raise PackageError("The kernel is busy; try install_packages again when it is idle.")
     text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")

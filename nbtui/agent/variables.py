@@ -71,7 +71,7 @@ async def list_kernel_variables(kernel: KernelSession, limit: int, author: str) 
     if (kernel.language or "python").lower() != "python":
         raise VariablesError(f"list_variables supports Python kernels; this one runs "
                              f"{kernel.language}. Use run_code to inspect variables instead.")
-    probe = kernel.run_code(_PROBE % int(limit), author)
+    probe = kernel.run_code(_PROBE % int(limit), author, store_history=False)
     if not await probe.wait(60):
         raise VariablesError("The kernel is busy; call list_variables again when it is idle.")
     for output in probe.outputs:

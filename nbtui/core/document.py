@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
 import time
 import uuid
 from collections import deque
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import nbformat
+
+log = logging.getLogger(__name__)
 
 USER = "user"
 """The author name of changes the human makes in the TUI."""
@@ -281,7 +284,10 @@ class Document:
 
     def _emit(self, event: DocumentEvent) -> None:
         for listener in list(self._listeners):
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a broken view must not undo an agent's edit
+                log.exception("document listener failed on %s", event.kind)
 
     # -- operations ----------------------------------------------------------------------
 

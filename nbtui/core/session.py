@@ -18,7 +18,7 @@ from typing import Any
 
 from nbtui.core import paths
 from nbtui.core.document import Document
-from nbtui.core.kernel import KernelSession, NoSuchKernel
+from nbtui.core.kernel import KernelSession, find_kernelspec
 from nbtui.core.storage import (
     FileFingerprint,
     NotebookFileError,
@@ -139,18 +139,7 @@ class NotebookSession:
         Raises:
             NoSuchKernel: no kernelspec has this name.
         """
-        from jupyter_client.kernelspec import KernelSpecManager
-        from jupyter_client.kernelspec import NoSuchKernel as MissingSpec
-
-        manager = KernelSpecManager()
-        try:
-            manager.get_kernel_spec(self.kernel_name)
-        except MissingSpec:
-            names = ", ".join(sorted(manager.find_kernel_specs())) or "none"
-            raise NoSuchKernel(
-                f"No kernel named {self.kernel_name!r} is installed (installed: {names}); "
-                "choose one with --kernel NAME."
-            ) from None
+        find_kernelspec(self.kernel_name)
 
     async def start(self) -> None:
         """Start the kernel in the background and the autosave loop; returns at once."""
@@ -174,12 +163,13 @@ class NotebookSession:
         self._closed = True
         if self._autosave_task is not None:
             self._autosave_task.cancel()
-        info = None
+        # The kernel goes first: stopping it ends any run, and that ending belongs in the file.
         try:
+            await self.kernel.shutdown()
+        finally:
+            info = None
             if save and (self.document.dirty or not self.path.exists()):
                 info = self.save_or_recover()
-        finally:
-            await self.kernel.shutdown()
         return info
 
     # -- saving --------------------------------------------------------------------------

@@ -1,0 +1,1378 @@
+"""The kernel session: one Jupyter kernel, one FIFO execution queue, and output handling.
+
+A :class:`KernelSession` owns one kernel process (started with jupyter-client from a kernelspec)
+and runs code on it for everyone: the human's cells, agents' cells and agents' scratch runs wait
+in one queue and run one at a time. Every reply and IOPub message is routed by the message id of
+the request that caused it (`parent_header.msg_id`), never to "the current cell".
+
+:class:`OutputCollector` turns IOPub messages into nbformat v4 output dicts (streams merged with
+``\\r`` progress bars collapsed, ``clear_output(wait=True)``, display-id updates, bounded memory).
+It is pure, so it is tested against recorded message sequences without a kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import logging
+import os
+import re
+import signal
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.kernelspec import NoSuchKernel as _MissingKernelSpec
+from jupyter_client.manager import AsyncKernelManager
+
+from nbtui.core.document import USER, Document, DocumentEvent
+
+if TYPE_CHECKING:
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+logger = logging.getLogger(__name__)
+
+STREAM_KEEP_HEAD = 500_000
+"""Characters kept from the start of one stream output once it outgrows its cap."""
+
+STREAM_KEEP_TAIL = 1_500_000
+"""Characters kept from the end of one stream output once it outgrows its cap (the newest text
+matters most: the final progress state, the last lines before an error)."""
+
+MAX_OUTPUTS = 500
+"""Outputs kept per execution; beyond that the oldest are dropped behind a marker output."""
+
+OUTPUT_FLUSH_INTERVAL = 0.05
+"""Seconds between two output updates handed to the document for one burst of messages. The
+first output of a burst goes out at once; a flood is coalesced instead of rebuilding megabytes
+of text for every message."""
+
+KERNEL_POLL_INTERVAL = 0.5
+"""Seconds between two checks that the kernel process is still alive."""
+
+IOPUB_DRAIN_TIMEOUT = 3.0
+"""After the execute reply, how long IOPub may stay silent before the run is declared finished
+without its idle status (which a kernel under an output flood can drop)."""
+
+REQUEST_TIMEOUT = 5.0
+"""Seconds to wait for a completion or inspection reply."""
+
+INTERRUPT_START_WAIT = 5.0
+"""How long an interrupt waits for a just-sent execution to begin in the kernel: ipykernel
+ignores SIGINT until it is executing a request, so an earlier signal would be lost."""
+
+SHUTDOWN_GRACE = 2.0
+"""Seconds a kernel gets to exit after a shutdown request (half), then after SIGTERM (half),
+before it is killed."""
+
+SCRATCH_DISPLAY_RUNS = 20
+"""How many finished scratch runs keep their displays updatable by display id."""
+
+KERNEL_DIED = "The kernel died while running this code; restart it to continue."
+
+ExecStatus = Literal["queued", "running", "ok", "error", "aborted"]
+KernelState = Literal["starting", "idle", "busy", "dead", "restarting", "stopped"]
+
+_CR_NEWLINE = re.compile(r"\r+\n")
+_ERASED_BY_CR = re.compile(r"[^\n]*\r")
+_JSON_MIME = re.compile(r"^application/(.*\+)?json$")
+
+
+class KernelError(Exception):
+    """The kernel cannot do what was asked; `str(exc)` is one sentence saying why and what to do."""
+
+
+class NoSuchKernel(KernelError):
+    """The requested kernelspec is not installed; the message lists the installed ones."""
+
+
+async def _wait_event(event: asyncio.Event, timeout: float | None) -> bool:
+    """Wait until `event` is set, for at most `timeout` seconds (None: no limit).
+
+    Unlike `asyncio.wait_for` on Python 3.11, a cancellation that arrives just as the event is
+    set is never swallowed, so a task waiting here can always be cancelled.
+
+    Returns:
+        Whether the event is set.
+    """
+    if not event.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
+    return event.is_set()
+
+
+@dataclass(eq=False)
+class Execution:
+    """One piece of code on its way through the kernel queue, and everything it produced.
+
+    A cell run has `cell_id` set and its outputs are also written into the document; a scratch run
+    (`cell_id` None, an agent's `run_code`) keeps its outputs only here.
+    """
+
+    code: str
+    author: str
+    """Who asked for the run: "user" or an agent's client name."""
+    cell_id: str | None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    status: ExecStatus = "queued"
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    """nbformat v4 output dicts; for a cell run the document holds this same list."""
+    execution_count: int | None = None
+    error: dict[str, Any] | None = None
+    """`{"ename", "evalue", "traceback"}` when `status` is "error"."""
+    queued_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    store_history: bool = True
+    """False for nbtui's own probes (variables, interpreter): no In/Out entry, no new count."""
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    """Set once the execution is finished (ok, error or aborted)."""
+
+    async def wait(self, timeout: float | None) -> bool:
+        """Wait until the execution is finished.
+
+        Giving up never cancels the run: it keeps its place in the queue or keeps running.
+
+        Args:
+            timeout: seconds to wait at most (None: as long as it takes).
+
+        Returns:
+            True when the execution finished within `timeout`.
+        """
+        return await _wait_event(self.done, timeout)
+
+
+@dataclass(frozen=True)
+class KernelEvent:
+    """What subscribers of a :class:`KernelSession` hear.
+
+    `kind` is one of: state (the kernel state changed; `message` says why when it died), queued,
+    started, outputs (an execution's outputs changed; bursts are coalesced only lightly, so a
+    listener that redraws should coalesce further), finished.
+    """
+
+    kind: str
+    state: str
+    """The kernel state at the moment of the event."""
+    execution: Execution | None = None
+    message: str = ""
+
+
+KernelListener = Callable[[KernelEvent], None]
+
+
+# -- output handling -------------------------------------------------------------------------
+
+
+class DisplayIndex:
+    """Which collectors hold outputs with a given display id, across all runs of a session.
+
+    Display ids are transient (the kernel names a display so that it can update it later): they
+    live only here, in memory, and are never written into the notebook.
+    """
+
+    def __init__(self) -> None:
+        self._holders: dict[str, list[OutputCollector]] = {}
+
+    def register(self, display_id: str, collector: OutputCollector) -> None:
+        """Record that `collector` holds an output with `display_id`."""
+        holders = self._holders.setdefault(display_id, [])
+        if not any(h is collector for h in holders):
+            holders.append(collector)
+
+    def update(self, display_id: str, data: dict[str, Any],
+               metadata: dict[str, Any]) -> list[OutputCollector]:
+        """Replace data and metadata of every output shown under `display_id`.
+
+        Returns:
+            The collectors whose outputs changed.
+        """
+        holders = self._holders.get(display_id)
+        if not holders:
+            return []
+        changed = [c for c in holders if c.update_display(display_id, data, metadata)]
+        if changed:
+            self._holders[display_id] = changed
+        else:
+            del self._holders[display_id]
+        return changed
+
+    def forget(self, collector: OutputCollector) -> None:
+        """Stop updating `collector`'s outputs (its run was replaced or is too old)."""
+        for display_id in list(collector.display_ids):
+            holders = [h for h in self._holders.get(display_id, []) if h is not collector]
+            if holders:
+                self._holders[display_id] = holders
+            else:
+                self._holders.pop(display_id, None)
+
+    def clear(self) -> None:
+        """Forget every display (the kernel that made them is gone)."""
+        self._holders.clear()
+
+
+class _StreamText:
+    """The text of one stream output, kept in pieces so that appending a chunk costs O(chunk).
+
+    Invariants: `lines` holds complete lines (each piece ends with a newline) with every `\\r`
+    already applied; `line` holds the unfinished last line; a `\\r` that ended the last chunk is
+    held back in `pending_cr`, because only the next chunk tells whether it was half of `\\r\\n`.
+    """
+
+    __slots__ = ("output", "name", "head", "dropped", "lines", "lines_len", "line", "line_len",
+                 "pending_cr", "stale")
+
+    def __init__(self, output: dict[str, Any], name: str) -> None:
+        self.output = output
+        self.name = name
+        self.head: str | None = None
+        self.dropped = 0
+        self.lines: list[str] = []
+        self.lines_len = 0
+        self.line: list[str] = []
+        self.line_len = 0
+        self.pending_cr = False
+        self.stale = False
+
+    def feed(self, chunk: str) -> None:
+        if self.pending_cr:
+            self.pending_cr = False
+            if not chunk.startswith("\n"):
+                chunk = "\r" + chunk
+        if "\r" in chunk:
+            chunk = _CR_NEWLINE.sub("\n", chunk)
+            kept = chunk.rstrip("\r")
+            self.pending_cr = len(kept) != len(chunk)
+            chunk = kept
+        end = chunk.rfind("\n") + 1
+        if end:
+            done = "".join(self.line) + chunk[:end]
+            if "\r" in done:
+                done = _ERASED_BY_CR.sub("", done)
+            self.lines.append(done)
+            self.lines_len += len(done)
+            self.line, self.line_len = [], 0
+        rest = chunk[end:]
+        cr = rest.rfind("\r")
+        if cr >= 0:
+            # A carriage return erases the unfinished line, as Jupyter front ends show it.
+            rest = rest[cr + 1:]
+            self.line, self.line_len = [], 0
+        if rest:
+            self.line.append(rest)
+            self.line_len += len(rest)
+        self.stale = True
+
+    def trim(self, keep_head: int, keep_tail: int) -> None:
+        if self.head is None:
+            if self.lines_len > keep_head + keep_tail:
+                text = "".join(self.lines)
+                cut = text.rfind("\n", 0, keep_head) + 1 or keep_head
+                self.head = text[:cut]
+                self._keep_tail(text[cut:], keep_tail)
+        elif self.lines_len > keep_tail + keep_tail // 4:
+            self._keep_tail("".join(self.lines), keep_tail)
+        if self.line_len > keep_tail:
+            line = "".join(self.line)
+            self.dropped += len(line) - keep_tail
+            self.line, self.line_len = [line[-keep_tail:]], keep_tail
+
+    def _keep_tail(self, text: str, keep_tail: int) -> None:
+        start = max(0, len(text) - keep_tail)
+        if start and text[start - 1] != "\n":
+            newline = text.find("\n", start)
+            if 0 <= newline < len(text) - 1:
+                start = newline + 1
+        self.dropped += start
+        text = text[start:]
+        self.lines, self.lines_len = ([text] if text else []), len(text)
+
+    def render(self) -> None:
+        body = "".join(self.lines)
+        self.lines = [body] if body else []
+        line = "".join(self.line)
+        self.line = [line] if line else []
+        if self.head is None:
+            text = body + line
+        else:
+            gap = "" if not self.head or self.head.endswith("\n") else "\n"
+            text = (f"{self.head}{gap}[nbtui: {self.dropped:,} characters of output dropped "
+                    f"here]\n{body}{line}")
+        self.output["text"] = text
+        self.stale = False
+
+
+def _display_id(content: dict[str, Any]) -> str | None:
+    transient = content.get("transient")
+    display_id = transient.get("display_id") if isinstance(transient, dict) else None
+    return display_id if isinstance(display_id, str) and display_id else None
+
+
+def _mimebundle(data: Any) -> dict[str, Any]:
+    """A kernel's MIME bundle in the shape nbformat accepts (text values as strings)."""
+    if not isinstance(data, dict):
+        return {}
+    bundle: dict[str, Any] = {}
+    for mime, value in data.items():
+        if not isinstance(mime, str):
+            continue
+        if (_JSON_MIME.match(mime) or isinstance(value, str)
+                or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
+            bundle[mime] = value
+        else:
+            bundle[mime] = str(value)
+    return bundle
+
+
+class OutputCollector:
+    """Applies IOPub messages, one at a time, to the outputs list of one execution.
+
+    The outputs are nbformat v4 output dicts, the shape `nbformat.v4.output_from_msg` makes
+    (built directly: validating every output of a flood with jsonschema costs a millisecond
+    each). Consecutive chunks of one stream merge into one output with `\\r` progress bars
+    collapsed; `clear_output(wait=True)` clears just before the next output arrives; display ids
+    are shared with every other collector of the session through `displays`. Memory stays
+    bounded: a stream output keeps its first `stream_head` and last `stream_tail` characters and
+    says how much it dropped; beyond `max_outputs` outputs the oldest are dropped behind a marker.
+
+    Args:
+        outputs: the list to fill (adopted, mutated in place); a new list if None.
+        displays: the session's display-id index; a private one if None.
+        owner: whatever this collector belongs to (the session passes the Execution).
+        max_outputs: outputs kept, the marker included (at least 2).
+        stream_head: characters kept from the start of an overlong stream.
+        stream_tail: characters kept from the end of an overlong stream.
+    """
+
+    def __init__(
+        self,
+        outputs: list[dict[str, Any]] | None = None,
+        *,
+        displays: DisplayIndex | None = None,
+        owner: Any = None,
+        max_outputs: int = MAX_OUTPUTS,
+        stream_head: int = STREAM_KEEP_HEAD,
+        stream_tail: int = STREAM_KEEP_TAIL,
+    ) -> None:
+        if max_outputs < 2:
+            raise ValueError("max_outputs must be at least 2 (one output and the marker).")
+        self.outputs: list[dict[str, Any]] = [] if outputs is None else outputs
+        self.displays = DisplayIndex() if displays is None else displays
+        self.owner = owner
+        self.max_outputs = max_outputs
+        self.stream_head = stream_head
+        self.stream_tail = stream_tail
+        self.dropped_outputs = 0
+        """How many outputs were dropped to respect `max_outputs` since the last clear."""
+        self._stream: _StreamText | None = None
+        self._clear_pending = False
+        self._display_outputs: dict[str, list[dict[str, Any]]] = {}
+        self._marker: dict[str, Any] | None = None
+
+    @property
+    def display_ids(self) -> Iterable[str]:
+        """The display ids of the outputs this collector holds."""
+        return self._display_outputs.keys()
+
+    def apply(self, msg: dict[str, Any], *, render: bool = True) -> list[OutputCollector]:
+        """Apply one IOPub message.
+
+        Args:
+            msg: a Jupyter message (`header.msg_type` and `content` are read); messages that are
+                not outputs (status, execute_input, comm_*) are ignored.
+            render: bring stream text up to date now. The session passes False and calls
+                :meth:`render` once per burst instead.
+
+        Returns:
+            The collectors whose outputs changed (this one and, for display updates, others).
+        """
+        msg_type = msg["header"]["msg_type"]
+        content = msg.get("content") or {}
+        changed: list[OutputCollector] = []
+        if msg_type == "clear_output":
+            if content.get("wait"):
+                self._clear_pending = True
+            else:
+                self.clear()
+                changed = [self]
+        elif msg_type == "update_display_data":
+            display_id = _display_id(content)
+            if display_id is not None:
+                changed = self.displays.update(display_id, _mimebundle(content.get("data")),
+                                               dict(content.get("metadata") or {}))
+        elif msg_type == "stream":
+            self._add_stream(str(content.get("name", "stdout")), content.get("text", ""))
+            changed = [self]
+        elif msg_type in ("display_data", "execute_result"):
+            changed = self._add_display(msg_type, content)
+        elif msg_type == "error":
+            self._take_pending_clear()
+            traceback = content.get("traceback") or []
+            self._append({
+                "output_type": "error",
+                "ename": str(content.get("ename", "")),
+                "evalue": str(content.get("evalue", "")),
+                "traceback": [str(line) for line in traceback],
+            })
+            changed = [self]
+        if render:
+            self.render()
+        return changed
+
+    def render(self) -> None:
+        """Bring the text of the stream output being appended to up to date."""
+        if self._stream is not None and self._stream.stale:
+            self._stream.render()
+
+    def clear(self) -> None:
+        """Remove every output (in place: whoever holds the list sees it empty)."""
+        self.outputs.clear()
+        self._stream = None
+        self._clear_pending = False
+        self._display_outputs.clear()
+        self._marker = None
+        self.dropped_outputs = 0
+
+    def update_display(self, display_id: str, data: dict[str, Any],
+                       metadata: dict[str, Any]) -> bool:
+        """Replace data and metadata of this collector's outputs with `display_id`.
+
+        Returns:
+            Whether this collector holds any output with that display id.
+        """
+        outputs = self._display_outputs.get(display_id)
+        if not outputs:
+            return False
+        for output in outputs:
+            output["data"] = data
+            output["metadata"] = metadata
+        return True
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _take_pending_clear(self) -> None:
+        if self._clear_pending:
+            self.clear()
+
+    def _add_stream(self, name: str, text: Any) -> None:
+        self._take_pending_clear()
+        stream = self._stream
+        if stream is None or stream.name != name:
+            output = {"output_type": "stream", "name": name, "text": ""}
+            self._append(output)
+            stream = self._stream = _StreamText(output, name)
+        stream.feed(text if isinstance(text, str) else str(text))
+        stream.trim(self.stream_head, self.stream_tail)
+
+    def _add_display(self, msg_type: str, content: dict[str, Any]) -> list[OutputCollector]:
+        self._take_pending_clear()
+        data = _mimebundle(content.get("data"))
+        metadata = dict(content.get("metadata") or {})
+        output: dict[str, Any] = {"output_type": msg_type, "data": data, "metadata": metadata}
+        if msg_type == "execute_result":
+            output["execution_count"] = content.get("execution_count")
+        display_id = _display_id(content)
+        # As nbclient does: a new output under a known display id also updates the old ones.
+        changed = self.displays.update(display_id, data, metadata) if display_id else []
+        self._append(output)
+        if display_id:
+            self._display_outputs.setdefault(display_id, []).append(output)
+            self.displays.register(display_id, self)
+        return [self, *(c for c in changed if c is not self)]
+
+    def _append(self, output: dict[str, Any]) -> None:
+        self.render()
+        self._stream = None
+        self.outputs.append(output)
+        if len(self.outputs) > self.max_outputs:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        if self._marker is None:
+            self._marker = {"output_type": "stream", "name": "stderr", "text": ""}
+            self.outputs.insert(0, self._marker)
+        excess = len(self.outputs) - self.max_outputs
+        dropped = self.outputs[1:1 + excess]
+        del self.outputs[1:1 + excess]
+        self.dropped_outputs += len(dropped)
+        self._marker["text"] = (f"[nbtui: {self.dropped_outputs:,} earlier outputs dropped "
+                                "to bound memory]\n")
+        gone = {id(o) for o in dropped}
+        for display_id, outputs in list(self._display_outputs.items()):
+            kept = [o for o in outputs if id(o) not in gone]
+            if kept:
+                self._display_outputs[display_id] = kept
+            else:
+                del self._display_outputs[display_id]
+
+
+# -- the session -----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Request:
+    """A request sent on the shell channel, waiting for its reply (and its idle status)."""
+
+    msg_id: str
+    reply: asyncio.Future[dict[str, Any]]
+    execution: Execution | None = None
+    collector: OutputCollector | None = None
+    idle: bool = False
+    replied_at: float = 0.0
+    began: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the kernel started executing the request (execute_input), or it settled."""
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when both the reply and the idle status arrived, or the run was ended otherwise."""
+
+    def check_settled(self) -> None:
+        if self.idle and self.reply.done():
+            self.settle()
+
+    def settle(self) -> None:
+        self.began.set()
+        self.settled.set()
+
+
+def find_kernelspec(kernel_name: str) -> KernelSpec:
+    """The installed kernelspec with this name.
+
+    Raises:
+        NoSuchKernel: none is installed under that name; the message lists those that are.
+    """
+    specs = KernelSpecManager()
+    try:
+        return specs.get_kernel_spec(kernel_name)
+    except _MissingKernelSpec:
+        names = sorted(specs.find_kernel_specs())
+        installed = ", ".join(names) if names else "none"
+        raise NoSuchKernel(f"No kernel named {kernel_name!r} is installed (installed kernels: "
+                           f"{installed}); choose one of those.") from None
+
+
+def _label(execution: Execution) -> str:
+    return execution.cell_id if execution.cell_id is not None else execution.id
+
+
+def _kill_process_group(process: Any, pgid: int | None) -> None:
+    if pgid:
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGKILL)
+            return
+    with contextlib.suppress(OSError):
+        process.kill()
+
+
+class KernelSession:
+    """One kernel for one notebook, and the one execution queue everyone shares.
+
+    A new session is "starting" until :meth:`start` (or :meth:`start_in_background`) brings the
+    kernel up; code queued before that runs once the kernel is ready. States: starting, idle,
+    busy, dead (the process died or could not start: restart it), restarting, stopped (shut down).
+
+    Args:
+        document: the notebook whose cells run here and receive the outputs.
+        kernel_name: the kernelspec name, e.g. "python3".
+        cwd: the kernel's working directory.
+        log_path: where the kernel's own stdout and stderr go (appended to), never the terminal.
+        startup_timeout: seconds a kernel gets to answer after it was launched.
+    """
+
+    def __init__(self, document: Document, kernel_name: str, *, cwd: Path, log_path: Path,
+                 startup_timeout: float = 60) -> None:
+        self.document = document
+        self.kernel_name = kernel_name
+        self.display_name = kernel_name
+        """The kernelspec's display name (the kernel name until the spec is read)."""
+        self.language: str | None = None
+        self.cwd = Path(cwd)
+        self.log_path = Path(log_path)
+        self.startup_timeout = startup_timeout
+        self.state: KernelState = "starting"
+        self.state_message = ""
+        """Why the kernel is in its state, when that needs saying (why it died, for instance)."""
+        self.queue: list[Execution] = []
+        """Executions waiting to run, first to run first."""
+        self.current: Execution | None = None
+        """The execution running now."""
+        self._listeners: list[KernelListener] = []
+        self._km: AsyncKernelManager | None = None
+        self._kc: AsyncKernelClient | None = None
+        self._log_file: Any = None
+        self._ready = False
+        self._pending: dict[str, _Request] = {}
+        self._current_req: _Request | None = None
+        self._displays = DisplayIndex()
+        self._cell_collectors: dict[str, OutputCollector] = {}
+        self._scratch_displays: deque[OutputCollector] = deque()
+        self._dirty: dict[OutputCollector, None] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+        self._last_iopub = 0.0
+        self._wakeup = asyncio.Event()
+        self._state_changed = asyncio.Event()
+        self._lifecycle = asyncio.Lock()
+        self._worker: asyncio.Task[None] | None = None
+        self._conn_tasks: list[asyncio.Task[None]] = []
+        self._start_task: asyncio.Task[None] | None = None
+        document.subscribe(self._document_changed)
+
+    # -- observing -----------------------------------------------------------------------
+
+    def connection_info(self) -> dict[str, Any]:
+        """How another client can connect to this kernel (ports, key, transport).
+
+        Raises:
+            KernelError: the kernel has not been started.
+        """
+        if self._km is None:
+            raise KernelError("The kernel has not started yet.")
+        return self._km.get_connection_info()
+
+    @property
+    def kernel_pid(self) -> int | None:
+        """The process id of the kernel, while there is one."""
+        provisioner = self._km.provisioner if self._km is not None else None
+        return getattr(provisioner, "pid", None) if provisioner is not None else None
+
+    def subscribe(self, listener: KernelListener) -> Callable[[], None]:
+        """Call `listener` with every :class:`KernelEvent`; returns a function that unsubscribes.
+
+        A listener that raises is logged and otherwise ignored.
+        """
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, event: KernelEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("A kernel event listener failed on a %s event", event.kind)
+
+    def _set_state(self, state: KernelState, message: str = "") -> None:
+        if state == self.state and message == self.state_message:
+            return
+        self.state = state
+        self.state_message = message
+        self._state_changed.set()
+        self._state_changed = asyncio.Event()
+        self._emit(KernelEvent("state", state, message=message))
+
+    def _document_changed(self, event: DocumentEvent) -> None:
+        # Outputs cleared while the cell runs: only what it prints from now on is shown.
+        req = self._current_req
+        if (event.kind == "outputs_cleared" and req is not None and req.collector is not None
+                and req.execution is not None and req.execution.cell_id == event.cell_id):
+            req.collector.clear()
+            self._mark_dirty([req.collector])
+
+    def _update_document(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        # A failing document listener (a view's bug) must not stop the kernel's loops.
+        try:
+            method(*args, **kwargs)
+        except Exception:
+            logger.exception("Updating the document (%s) failed", method.__name__)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the kernel and wait until it answers; the state is then idle.
+
+        Does nothing when a kernel was already started (:meth:`restart` replaces it).
+
+        Raises:
+            NoSuchKernel: the kernelspec is not installed.
+            KernelError: the kernel could not be launched or did not answer in time.
+        """
+        async with self._lifecycle:
+            if self._km is None:
+                await self._start_locked()
+
+    def start_in_background(self) -> asyncio.Task[None]:
+        """Start the kernel without waiting; the notebook stays usable meanwhile.
+
+        Code queued before the kernel is ready runs once it is. A failure shows as the dead
+        state (with `state_message` saying why) and is raised by :meth:`wait_ready`.
+
+        Returns:
+            The task doing the start (it never raises KernelError).
+        """
+        if self._start_task is None or self._start_task.done():
+            self._start_task = asyncio.get_running_loop().create_task(self._start_quietly())
+        return self._start_task
+
+    async def _start_quietly(self) -> None:
+        with contextlib.suppress(KernelError):
+            await self.start()
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait until the kernel is ready to run code (idle or busy).
+
+        Raises:
+            KernelError: the kernel died, could not start, was shut down, or is not ready within
+                `timeout` seconds.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self.state in ("idle", "busy"):
+                return
+            if self.state == "dead":
+                raise KernelError(self.state_message or "The kernel is dead; restart it.")
+            if self.state == "stopped":
+                raise KernelError("The kernel has been shut down; restart it to run code.")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise KernelError(f"The kernel is not ready after {timeout:g} s; it is still "
+                                  f"{self.state}.")
+            await _wait_event(self._state_changed, remaining)
+
+    async def restart(self, clear_outputs: bool = False, *, author: str = USER) -> None:
+        """Restart the kernel: all its variables are lost, the queue is dropped.
+
+        Works whatever the state, a dead or shut-down kernel included. The running execution
+        ends "aborted", queued ones too (their cells go back to idle).
+
+        Args:
+            clear_outputs: also clear every cell's outputs and execution count.
+            author: who asked (recorded on the cleared outputs).
+
+        Raises:
+            KernelError: the new kernel could not start.
+        """
+        async with self._lifecycle:
+            if self._km is None:
+                await self._start_locked()
+            else:
+                self._ready = False
+                self._set_state("restarting")
+                self._abort_all("aborted: the kernel restarted")
+                await self._disconnect()
+                self._displays.clear()
+                self._cell_collectors.clear()
+                self._scratch_displays.clear()
+                try:
+                    await self._km.restart_kernel()
+                    await self._connect()
+                except Exception as exc:
+                    await self._disconnect()
+                    await self._discard_kernel()
+                    message = (f"The kernel could not be restarted ({exc}); see its log at "
+                               f"{self.log_path}.")
+                    self._start_failed(message)
+                    raise KernelError(message) from exc
+                self._became_ready()
+            if clear_outputs:
+                self._update_document(self.document.clear_outputs, author=author)
+
+    async def shutdown(self) -> None:
+        """Stop the kernel for good: the process is gone afterwards (no orphan); idempotent.
+
+        The running and queued executions end "aborted". The state becomes "stopped".
+        """
+        task = self._start_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        async with self._lifecycle:
+            self._ready = False
+            self._abort_all("aborted: the kernel was shut down")
+            self._set_state("stopped")
+            worker, self._worker = self._worker, None
+            if worker is not None:
+                self._wakeup.set()
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
+            await self._disconnect()
+            await self._discard_kernel()
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+            self._flush()
+
+    async def _start_locked(self) -> None:
+        self._set_state("starting")
+        try:
+            spec = find_kernelspec(self.kernel_name)
+        except NoSuchKernel as exc:
+            self._start_failed(str(exc))
+            raise
+        self.display_name = spec.display_name or self.kernel_name
+        self.language = spec.language or None
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_file = open(self.log_path, "a", encoding="utf-8")
+            self._km = AsyncKernelManager(kernel_name=self.kernel_name, log=logger,
+                                          shutdown_wait_time=SHUTDOWN_GRACE)
+            await self._km.start_kernel(cwd=str(self.cwd), stdout=self._log_file,
+                                        stderr=self._log_file)
+            atexit.register(self._kill_at_exit)
+            await self._connect()
+        except BaseException as exc:
+            await self._disconnect()
+            await self._discard_kernel()
+            if not isinstance(exc, Exception):
+                self._start_failed("The kernel start was cancelled.")
+                raise
+            if isinstance(exc, KernelError):
+                message = str(exc)
+            else:
+                message = (f"The {self.display_name} kernel could not be started ({exc}); see "
+                           f"its log at {self.log_path}.")
+            self._start_failed(message)
+            raise KernelError(message) from exc
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+        self._became_ready()
+
+    def _start_failed(self, message: str) -> None:
+        self._ready = False
+        self._abort_all("aborted: the kernel did not start")
+        self._set_state("dead", message)
+
+    def _became_ready(self) -> None:
+        self._ready = True
+        self._set_state("idle")
+        self._wakeup.set()
+
+    async def _connect(self) -> None:
+        assert self._km is not None
+        kc = self._km.client()
+        kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        self._kc = kc
+        loop = asyncio.get_running_loop()
+        self._conn_tasks = [loop.create_task(self._read_shell(kc)),
+                            loop.create_task(self._read_iopub(kc)),
+                            loop.create_task(self._watch_process())]
+        await self._wait_for_kernel_info()
+
+    async def _wait_for_kernel_info(self) -> None:
+        # Like jupyter-client's wait_for_ready, but through this session's own readers: the
+        # kernel answers on shell and IOPub carries the status, so both channels are connected.
+        assert self._kc is not None and self._km is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.startup_timeout
+        while True:
+            req = self._request(self._kc.kernel_info)
+            try:
+                if await _wait_event(req.settled, min(1.0, max(0.05, deadline - loop.time()))):
+                    return
+            finally:
+                self._pending.pop(req.msg_id, None)
+            if not await self._km.is_alive():
+                raise KernelError(f"The {self.display_name} kernel exited while starting; see "
+                                  f"its log at {self.log_path}.")
+            if loop.time() >= deadline:
+                raise KernelError(f"The {self.display_name} kernel did not answer within "
+                                  f"{self.startup_timeout:g} s; see its log at {self.log_path}.")
+
+    async def _disconnect(self) -> None:
+        tasks, self._conn_tasks = self._conn_tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        kc, self._kc = self._kc, None
+        if kc is not None:
+            # Not kc.stop_channels(): it would first create the stdin, heartbeat and control
+            # sockets this client never started, just to find them not running.
+            try:
+                kc.shell_channel.stop()
+                kc.iopub_channel.stop()
+                if self._km is None or kc.context is not self._km.context:
+                    kc.context.destroy(linger=0)
+            except Exception:
+                logger.exception("Closing the kernel client's channels failed")
+        for req in self._pending.values():
+            if not req.reply.done():
+                req.reply.set_exception(KernelError("The kernel stopped before it answered."))
+        self._pending.clear()
+
+    async def _discard_kernel(self) -> None:
+        km, self._km = self._km, None
+        if km is not None:
+            provisioner = km.provisioner
+            process = getattr(provisioner, "process", None)
+            pgid = getattr(provisioner, "pgid", None)
+            try:
+                if km.has_kernel:
+                    async with asyncio.timeout(SHUTDOWN_GRACE + 3):
+                        await km.shutdown_kernel()
+                else:
+                    await km.cleanup_resources()
+            except Exception:
+                logger.warning("The kernel did not shut down cleanly; killing it", exc_info=True)
+                with contextlib.suppress(Exception):
+                    await km.cleanup_resources()
+            if process is not None and process.poll() is None:
+                _kill_process_group(process, pgid)
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + SHUTDOWN_GRACE
+                while process.poll() is None and loop.time() < deadline:
+                    await asyncio.sleep(0.02)
+        atexit.unregister(self._kill_at_exit)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def _kill_at_exit(self) -> None:
+        # The last resort when the app exits without shutdown(): no kernel outlives nbtui.
+        provisioner = self._km.provisioner if self._km is not None else None
+        process = getattr(provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            _kill_process_group(process, getattr(provisioner, "pgid", None))
+
+    # -- running code --------------------------------------------------------------------
+
+    def run_cell(self, cell_id: str, author: str) -> Execution:
+        """Queue a cell to run; its source is taken now, at enqueue time.
+
+        Markdown and raw cells do not go to the kernel (a notebook just renders them): they get
+        an Execution that is already finished with status "ok" and no outputs, and no events.
+
+        Args:
+            cell_id: the cell's id.
+            author: "user" or the agent's client name.
+
+        Returns:
+            The queued Execution (its cell shows as queued).
+
+        Raises:
+            UnknownCell: no cell has this id.
+            KernelError: the kernel is dead or shut down.
+        """
+        cell = self.document.get(cell_id)
+        if cell.cell_type != "code":
+            now = time.time()
+            execution = Execution(cell.source, author, cell_id, status="ok", queued_at=now,
+                                  started_at=now, finished_at=now)
+            execution.done.set()
+            return execution
+        self._check_runnable()
+        execution = Execution(cell.source, author, cell_id)
+        self._enqueue(execution)
+        return execution
+
+    def run_code(self, code: str, author: str, *, store_history: bool = True) -> Execution:
+        """Queue a scratch run: the code shares the kernel and the queue, but no cell.
+
+        Args:
+            code: what to run.
+            author: who asks.
+            store_history: False for nbtui's own probes, which should not take an execution
+                count or appear in the kernel's history.
+
+        Raises:
+            KernelError: the kernel is dead or shut down.
+        """
+        if not isinstance(code, str):
+            raise KernelError(f"code must be a string, not {type(code).__name__}.")
+        self._check_runnable()
+        execution = Execution(code, author, None, store_history=store_history)
+        self._enqueue(execution)
+        return execution
+
+    async def interrupt(self) -> dict[str, Any]:
+        """Interrupt the running execution and drop everything queued.
+
+        Dropped executions end "aborted" and their cells go back to idle; the interrupted one
+        ends when the kernel says so (usually an error: KeyboardInterrupt).
+
+        Returns:
+            `{"state", "stopped", "dequeued"}`; the lists name each execution by its cell id, or
+            by its execution id for a scratch run.
+
+        Raises:
+            KernelError: the interrupt signal could not be sent.
+        """
+        dequeued = self._drop_queue("dequeued: the kernel was interrupted")
+        stopped: list[str] = []
+        running, req = self.current, self._current_req
+        if running is not None and req is not None:
+            await _wait_event(req.began, INTERRUPT_START_WAIT)
+        if running is not None and running is self.current and self._ready and self._km:
+            stopped.append(_label(running))
+            try:
+                await self._km.interrupt_kernel()
+            except Exception as exc:
+                raise KernelError(f"The kernel could not be interrupted ({exc}); restart it "
+                                  "instead.") from exc
+        return {"state": self.state, "stopped": stopped, "dequeued": dequeued}
+
+    async def complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        """Ask the kernel for completions at `cursor_pos` in `code`.
+
+        Returns:
+            `{"matches": [str], "cursor_start": int, "cursor_end": int}`.
+
+        Raises:
+            KernelError: the kernel is not running or did not answer in time (it answers only
+                between executions).
+        """
+        kc = self._client("complete")
+        reply = await self._ask(self._request(lambda: kc.complete(code, cursor_pos)), "completion")
+        content = reply.get("content") or {}
+        if content.get("status") != "ok":
+            return {"matches": [], "cursor_start": cursor_pos, "cursor_end": cursor_pos}
+        return {
+            "matches": [str(m) for m in content.get("matches") or []],
+            "cursor_start": content.get("cursor_start", cursor_pos),
+            "cursor_end": content.get("cursor_end", cursor_pos),
+        }
+
+    async def inspect(self, code: str, cursor_pos: int) -> str:
+        """Ask the kernel what the name at `cursor_pos` is (signature, docstring).
+
+        Returns:
+            The text/plain form of the answer, ANSI colours kept; "" when nothing is known.
+
+        Raises:
+            KernelError: the kernel is not running or did not answer in time.
+        """
+        kc = self._client("inspect")
+        reply = await self._ask(self._request(lambda: kc.inspect(code, cursor_pos)),
+                                "inspection")
+        content = reply.get("content") or {}
+        if content.get("status") != "ok" or not content.get("found"):
+            return ""
+        text = (content.get("data") or {}).get("text/plain", "")
+        return "".join(text) if isinstance(text, list) else str(text)
+
+    def _check_runnable(self) -> None:
+        if self.state == "dead":
+            raise KernelError("The kernel is dead; restart the kernel to run code.")
+        if self.state == "stopped":
+            raise KernelError("The kernel has been shut down; restart the kernel to run code.")
+
+    def _client(self, what: str) -> AsyncKernelClient:
+        if not self._ready or self._kc is None:
+            if self.state in ("dead", "stopped"):
+                raise KernelError(f"The kernel is {self.state}; restart the kernel to {what}.")
+            raise KernelError(f"The kernel is {self.state}; try again once it is ready.")
+        return self._kc
+
+    def _request(self, send: Callable[[], str]) -> _Request:
+        msg_id = send()
+        req = _Request(msg_id, asyncio.get_running_loop().create_future())
+        self._pending[msg_id] = req
+        return req
+
+    async def _ask(self, req: _Request, what: str) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                return await req.reply
+        except TimeoutError:
+            raise KernelError(f"The kernel did not answer the {what} request within "
+                              f"{REQUEST_TIMEOUT:g} s; it is probably busy running code.") from None
+        finally:
+            self._pending.pop(req.msg_id, None)
+
+    def _enqueue(self, execution: Execution) -> None:
+        execution.queued_at = time.time()
+        self.queue.append(execution)
+        if execution.cell_id is not None:
+            self._update_document(self.document.set_status, execution.cell_id, "queued",
+                                  author=execution.author)
+        self._emit(KernelEvent("queued", self.state, execution))
+        self._wakeup.set()
+
+    async def _work(self) -> None:
+        while self._worker is asyncio.current_task():
+            if self._ready and self.queue:
+                execution = self.queue.pop(0)
+                try:
+                    await self._run(execution)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    logger.exception("Running execution %s failed", execution.id)
+                    self._finish(execution, "error", error={
+                        "ename": "KernelError",
+                        "evalue": f"nbtui could not run this code: {exc}",
+                        "traceback": [],
+                    })
+                continue
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def _run(self, execution: Execution) -> None:
+        assert self._kc is not None
+        kc = self._kc
+        collector = OutputCollector(execution.outputs, displays=self._displays, owner=execution)
+        req = self._request(lambda: kc.execute(execution.code,
+                                               store_history=execution.store_history,
+                                               allow_stdin=False, stop_on_error=False))
+        req.execution, req.collector = execution, collector
+        self._current_req, self.current = req, execution
+        execution.status = "running"
+        execution.started_at = time.time()
+        cell_id = execution.cell_id
+        if cell_id is not None:
+            previous = self._cell_collectors.get(cell_id)
+            if previous is not None:
+                self._displays.forget(previous)
+            self._cell_collectors[cell_id] = collector
+            self._update_document(self.document.set_outputs, cell_id, execution.outputs)
+            self._update_document(self.document.set_status, cell_id, "running",
+                                  author=execution.author, execution_count=None)
+        self._set_state("busy")
+        self._emit(KernelEvent("started", self.state, execution))
+        await self._wait_settled(req)
+        if not execution.done.is_set():
+            self._finish_from_reply(req)
+        if self._ready and not self.queue:
+            self._set_state("idle")
+
+    async def _wait_settled(self, req: _Request) -> None:
+        loop = asyncio.get_running_loop()
+        while not await _wait_event(req.settled, KERNEL_POLL_INTERVAL):
+            if not req.reply.done():
+                continue
+            if loop.time() - max(req.replied_at, self._last_iopub) > IOPUB_DRAIN_TIMEOUT:
+                logger.warning("No idle status for %s after its reply; finishing it anyway",
+                               req.msg_id)
+                return
+
+    def _finish_from_reply(self, req: _Request) -> None:
+        execution = req.execution
+        assert execution is not None
+        answered = req.reply.done() and not req.reply.cancelled() and not req.reply.exception()
+        content = (req.reply.result().get("content") if answered else None) or {}
+        count = content.get("execution_count")
+        if execution.execution_count is None and isinstance(count, int):
+            execution.execution_count = count
+        status = content.get("status", "ok")
+        if status == "error":
+            error = {
+                "ename": str(content.get("ename", "")),
+                "evalue": str(content.get("evalue", "")),
+                "traceback": [str(line) for line in content.get("traceback") or []],
+            }
+            shown = [o for o in execution.outputs if o.get("output_type") == "error"]
+            if not error["ename"] and shown:
+                error = {k: shown[-1][k] for k in ("ename", "evalue", "traceback")}
+            self._finish(execution, "error", error=error)
+        elif status == "aborted":
+            self._finish(execution, "aborted", summary="aborted by the kernel")
+        else:
+            self._finish(execution, "ok")
+
+    def _finish(self, execution: Execution, status: ExecStatus, *,
+                error: dict[str, Any] | None = None, summary: str = "") -> None:
+        if execution.done.is_set():
+            return
+        if execution is self.current:
+            req = self._current_req
+            self.current, self._current_req = None, None
+            if req is not None:
+                self._pending.pop(req.msg_id, None)
+                req.settle()
+                if execution.cell_id is None and req.collector is not None:
+                    self._keep_scratch_displays(req.collector)
+        self._flush()
+        execution.status = status
+        execution.error = error
+        execution.finished_at = time.time()
+        if execution.cell_id is not None:
+            self._report_finish(execution, summary)
+        execution.done.set()
+        self._emit(KernelEvent("finished", self.state, execution))
+
+    def _report_finish(self, execution: Execution, summary: str) -> None:
+        cell_id = execution.cell_id
+        assert cell_id is not None
+        doc = self.document
+        if execution.status in ("ok", "error"):
+            if execution.status == "error" and execution.error is not None:
+                summary = f"error {execution.error.get('ename', '')}".strip()
+            self._update_document(doc.finish_run, cell_id, execution.status,
+                                  author=execution.author,
+                                  execution_count=execution.execution_count,
+                                  summary=summary or execution.status)
+        elif execution.started_at is not None:
+            self._update_document(doc.finish_run, cell_id, "idle", author=execution.author,
+                                  execution_count=execution.execution_count,
+                                  summary=summary or "aborted")
+        else:
+            self._update_document(doc.set_status, cell_id, "idle", author=execution.author)
+        if any(q.cell_id == cell_id for q in self.queue):
+            self._update_document(doc.set_status, cell_id, "queued", author=execution.author)
+
+    def _keep_scratch_displays(self, collector: OutputCollector) -> None:
+        if not any(True for _ in collector.display_ids):
+            return
+        self._scratch_displays.append(collector)
+        while len(self._scratch_displays) > SCRATCH_DISPLAY_RUNS:
+            self._displays.forget(self._scratch_displays.popleft())
+
+    def _drop_queue(self, summary: str) -> list[str]:
+        dropped, self.queue = self.queue, []
+        for execution in dropped:
+            self._finish(execution, "aborted", summary=summary)
+        return [_label(e) for e in dropped]
+
+    def _abort_all(self, summary: str) -> None:
+        if self.current is not None:
+            self._finish(self.current, "aborted", summary=summary)
+        self._drop_queue(summary)
+
+    def _kernel_died(self, message: str) -> None:
+        self._ready = False
+        running, req = self.current, self._current_req
+        if running is not None:
+            error = {"ename": "KernelDied", "evalue": KERNEL_DIED,
+                     "traceback": [f"KernelDied: {KERNEL_DIED}"]}
+            if req is not None and req.collector is not None:
+                req.collector.apply({"header": {"msg_type": "error"}, "content": error},
+                                    render=False)
+                self._dirty[req.collector] = None
+            self._finish(running, "error", error=error)
+        self._drop_queue("aborted: the kernel died")
+        self._set_state("dead", message)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _read_shell(self, kc: AsyncKernelClient) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                msg = await kc.get_shell_msg()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Could not read a reply from the kernel")
+                await asyncio.sleep(KERNEL_POLL_INTERVAL)
+                continue
+            req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
+            if req is None or req.reply.done():
+                continue
+            req.reply.set_result(msg)
+            req.replied_at = loop.time()
+            req.check_settled()
+
+    async def _read_iopub(self, kc: AsyncKernelClient) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                msg = await kc.get_iopub_msg()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Could not read an output message from the kernel")
+                await asyncio.sleep(KERNEL_POLL_INTERVAL)
+                continue
+            self._last_iopub = loop.time()
+            try:
+                self._on_iopub(msg)
+            except Exception:
+                logger.exception("Could not handle a %s message from the kernel",
+                                 msg.get("header", {}).get("msg_type"))
+
+    def _on_iopub(self, msg: dict[str, Any]) -> None:
+        msg_type = msg["header"]["msg_type"]
+        content = msg.get("content") or {}
+        req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
+        if req is None:
+            # A display can be updated from anywhere (a thread, a callback) after its run ended.
+            display_id = _display_id(content) if msg_type == "update_display_data" else None
+            if display_id is not None:
+                self._mark_dirty(self._displays.update(
+                    display_id, _mimebundle(content.get("data")),
+                    dict(content.get("metadata") or {})))
+            return
+        if msg_type == "status":
+            if content.get("execution_state") == "idle":
+                req.idle = True
+                req.check_settled()
+            return
+        execution = req.execution
+        if execution is None or req.collector is None:
+            return
+        if msg_type == "execute_input":
+            req.began.set()
+            count = content.get("execution_count")
+            if isinstance(count, int):
+                execution.execution_count = count
+                if execution.cell_id is not None:
+                    self._update_document(self.document.set_status, execution.cell_id,
+                                          "running", author=execution.author,
+                                          execution_count=count)
+            return
+        self._mark_dirty(req.collector.apply(msg, render=False))
+
+    def _mark_dirty(self, collectors: Iterable[OutputCollector]) -> None:
+        for collector in collectors:
+            self._dirty[collector] = None
+        if not self._dirty or self._flush_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = self._last_flush + OUTPUT_FLUSH_INTERVAL - loop.time()
+        if delay <= 0:
+            self._flush()
+        else:
+            self._flush_handle = loop.call_later(delay, self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        with contextlib.suppress(RuntimeError):
+            self._last_flush = asyncio.get_running_loop().time()
+        dirty, self._dirty = self._dirty, {}
+        for collector in dirty:
+            collector.render()
+            execution = collector.owner
+            if not isinstance(execution, Execution):
+                continue
+            if execution.cell_id is not None and (not execution.done.is_set()
+                                                  or self._cell_shows(execution)):
+                self._update_document(self.document.set_outputs, execution.cell_id,
+                                      execution.outputs)
+            self._emit(KernelEvent("outputs", self.state, execution))
+
+    def _cell_shows(self, execution: Execution) -> bool:
+        # The document adopts the outputs list, so identity says whether the cell still shows
+        # this run's outputs (not a later run's, nor outputs the user cleared).
+        cell_id = execution.cell_id
+        return (cell_id is not None and self.document.has(cell_id)
+                and self.document.get(cell_id).outputs is execution.outputs)
+
+    async def _watch_process(self) -> None:
+        while True:
+            await asyncio.sleep(KERNEL_POLL_INTERVAL)
+            km = self._km
+            if not self._ready or km is None:
+                continue
+            try:
+                alive = await km.is_alive()
+            except Exception:
+                logger.exception("Could not check whether the kernel is alive")
+                continue
+            if not alive:
+                self._kernel_died(self._exit_description(km))
+
+    def _exit_description(self, km: AsyncKernelManager) -> str:
+        process = getattr(km.provisioner, "process", None)
+        code = process.returncode if process is not None else None
+        if code is not None and code < 0:
+            try:
+                how = f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was killed by signal {-code}"
+        elif code is not None:
+            how = f"exited with code {code}"
+        else:
+            how = "exited"
+        return (f"The kernel {how} unexpectedly; restart the kernel to continue (its log is "
+                f"{self.log_path}).")
