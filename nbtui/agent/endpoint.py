@@ -9,7 +9,7 @@ from typing import Any
 import mcp_types as types
 
 from nbtui.agent.policy import AgentPolicy
-from nbtui.agent.server import AgentTools, build_server
+from nbtui.agent.server import AgentTools, ResourceUpdates, build_server
 from nbtui.agent.sessions import SessionLock, default_socket_path
 from nbtui.agent.transport import AgentConnection, SocketServer, current_connection, socket_streams
 from nbtui.core.session import NotebookSession
@@ -49,6 +49,7 @@ class AgentEndpoint:
         self.policy = policy or AgentPolicy()
         self.tools = AgentTools(session, self.policy)
         self.server = build_server(self.tools)
+        self.updates = ResourceUpdates(self.server, session.document)
         self._socket = SocketServer(self.socket_path, self._serve_connection)
         self.lock: SessionLock | None = None
 
@@ -61,6 +62,7 @@ class AgentEndpoint:
 
     async def close(self) -> None:
         """Stop serving; connected agents are disconnected."""
+        self.updates.close()
         await self._socket.close()
 
     async def _serve_connection(self, connection: AgentConnection, reader: asyncio.StreamReader,

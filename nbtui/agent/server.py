@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.subscriptions import ResourceUpdated
 from pydantic import Field, ValidationError
 
 from nbtui import __version__
@@ -789,4 +790,68 @@ def build_server(tools: AgentTools) -> NbtuiServer:
         """Write the notebook to disk now."""
         return await tools.save_notebook(author_of(ctx))
 
+    @server.resource(NOTEBOOK_URI, name="notebook", mime_type="application/json",
+                     description="The notebook overview (as get_notebook returns it); "
+                                 "subscribe to hear when anything changes.")
+    async def notebook_resource() -> str:
+        overview = await tools.get_notebook("resource", 0, max(1, len(tools.document)), 3)
+        return json.dumps(overview.structured_content)
+
     return server
+
+
+NOTEBOOK_URI = "nbtui://notebook"
+UPDATE_COALESCE_SECONDS = 0.1
+
+
+class ResourceUpdates:
+    """Tells subscribed clients that `nbtui://notebook` changed, at most every 100 ms.
+
+    Legacy clients subscribe with `resources/subscribe`; clients on the newer protocol listen
+    with `subscriptions/listen` (the server's subscription bus). Both hear the same updates.
+    """
+
+    def __init__(self, server: NbtuiServer, document: Any) -> None:
+        self._server = server
+        self._sessions: set[Any] = set()
+        self._pending: asyncio.Task | None = None
+        lowlevel = server._lowlevel_server
+        lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams,
+                                     self._subscribe)
+        lowlevel.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams,
+                                     self._unsubscribe)
+        self.unsubscribe_document = document.subscribe(self._document_changed)
+
+    async def _subscribe(self, ctx: Any, params: types.SubscribeRequestParams) -> Any:
+        if str(params.uri) != NOTEBOOK_URI:
+            raise ToolFailure(f"Only {NOTEBOOK_URI} can be subscribed to.")
+        self._sessions.add(ctx.session)
+        return types.EmptyResult()
+
+    async def _unsubscribe(self, ctx: Any, params: types.UnsubscribeRequestParams) -> Any:
+        self._sessions.discard(ctx.session)
+        return types.EmptyResult()
+
+    def _document_changed(self, event: Any) -> None:
+        if event.kind == "focus" or self._pending is not None:
+            return
+        self._pending = asyncio.get_running_loop().create_task(self._send_later())
+
+    async def _send_later(self) -> None:
+        await asyncio.sleep(UPDATE_COALESCE_SECONDS)
+        self._pending = None
+        for session in list(self._sessions):
+            try:
+                await session.send_resource_updated(NOTEBOOK_URI)
+            except Exception:  # noqa: BLE001 - the client left; forget it
+                self._sessions.discard(session)
+        try:
+            await self._server._subscriptions.publish(ResourceUpdated(uri=NOTEBOOK_URI))
+        except Exception:  # noqa: BLE001
+            log.exception("publishing the notebook update failed")
+
+    def close(self) -> None:
+        """Stop listening to the document."""
+        self.unsubscribe_document()
+        if self._pending is not None:
+            self._pending.cancel()

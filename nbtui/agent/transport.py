@@ -235,7 +235,9 @@ class SocketServer:
             self._tasks.add(task)
         try:
             await self._handler(connection, reader, writer)
-        except Exception:  # noqa: BLE001 - one broken client must not take the session down
+        except asyncio.CancelledError:
+            raise
+        except BaseException:  # noqa: BLE001 - one broken client must not take the session down
             log.exception("agent connection %s ended with an error", connection.id)
         finally:
             if task is not None:
