@@ -168,3 +168,24 @@ def test_round_trip_keeps_unknown_metadata_and_attachments():
     assert out.cells[0].attachments == {"x.png": {"image/png": "iVBO"}}
     assert out.cells[0].metadata["tags"] == ["keep"]
     assert out.cells[0].id == md.id
+
+
+def test_undo_agent_change_restores_edit_move_and_insert():
+    """undo_agent_change takes back an agent's edit (source and type), move and insert, newest
+    first, and leaves the human's changes alone."""
+    doc = make_doc("a", "b")
+    a, b = doc.cells
+    doc.edit_cell(a.id, "agent text", cell_type="markdown", author="claude")
+    doc.move_cell(a.id, index=1, author="claude")
+    added = doc.insert_cell("agent cell", author="claude")
+    doc.edit_cell(b.id, "human text", author=USER)
+    assert doc.undo_agent_change(b.id) is None
+    assert doc.undo_agent_change(a.id).kind == "move"
+    assert doc.index_of(a.id) == 0
+    assert doc.undo_agent_change(a.id).kind == "edit"
+    assert (a.source, a.cell_type) == ("a", "code")
+    assert doc.undo_agent_change(a.id) is None
+    assert doc.undo_agent_change(added.id).kind == "insert"
+    assert not doc.has(added.id)
+    assert doc.restore_deleted().source == "agent cell"
+    assert [c.author for c in doc.changes_since(4)][-4:] == [USER] * 4

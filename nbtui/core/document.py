@@ -204,6 +204,7 @@ class Document:
         self._feed: deque[Change] = deque(maxlen=FEED_LENGTH)
         self._listeners: list[Listener] = []
         self.focus = Focus(self.cells[0].id if self.cells else None, "command")
+        self._undone: set[int] = set()
         self.deleted: list[tuple[int, Cell, str]] = []
         """Deleted cells, newest last, with their old index and who deleted them (for restore)."""
 
@@ -452,6 +453,37 @@ class Document:
         self._record("insert", cell.id, author, {"index": index, "cell_type": cell.cell_type,
                                                   "source": cell.source, "restored": True})
         return cell
+
+    def last_agent_change(self, cell_id: str) -> Change | None:
+        """The most recent change an agent made to this cell that has not been undone."""
+        for change in reversed(self._feed):
+            if (change.cell_id == cell_id and change.author not in (USER, KERNEL)
+                    and change.kind in ("insert", "edit", "move")
+                    and change.revision not in self._undone):
+                return change
+        return None
+
+    def undo_agent_change(self, cell_id: str, *, author: str = USER) -> Change | None:
+        """Take back the last change an agent made to a cell: restore the source and type it
+        edited, move it back, or remove the cell it inserted (restorable like any delete).
+
+        Returns:
+            The change that was undone, or None if no agent change to this cell is left.
+        """
+        self.get(cell_id)
+        change = self.last_agent_change(cell_id)
+        if change is None:
+            return None
+        self._undone.add(change.revision)
+        if change.kind == "edit":
+            self.edit_cell(cell_id, change.details["old_source"],
+                           cell_type=change.details.get("old_type"), author=author)
+        elif change.kind == "move":
+            self.move_cell(cell_id, index=min(change.details["old_index"], len(self.cells) - 1),
+                           author=author)
+        else:
+            self.delete_cells([cell_id], author=author)
+        return change
 
     def clear_outputs(self, cell_ids: Iterable[str] | None = None, *, author: str = USER) -> None:
         """Remove the outputs and execution counts of the given cells (all cells if None)."""
