@@ -16,16 +16,17 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated, Any
+from typing import Any
 
 import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.subscriptions import ResourceUpdated
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from nbtui import __version__
 from nbtui.agent import policy as access
 from nbtui.agent.packages import PackageError, install_into_kernel, parse_requirements
+from nbtui.agent.transport import current_connection
 from nbtui.agent.variables import VariablesError, list_kernel_variables
 from nbtui.core import render
 from nbtui.core.document import Cell, DocumentError, RevisionConflict
@@ -589,19 +590,12 @@ def author_of(ctx: Context) -> str:
         params = None
     if params is not None and params.client_info and params.client_info.name:
         return params.client_info.name
-    from nbtui.agent.transport import current_connection
-
     connection = current_connection.get()
     return connection.display_name if connection else "agent"
 
 
 class NbtuiServer(MCPServer):
     """MCPServer whose argument errors read as one sentence instead of a pydantic report."""
-
-    async def _handle_call_tool(self, ctx: Any, params: types.CallToolRequestParams
-                                ) -> types.CallToolResult:
-        result = await super()._handle_call_tool(ctx, params)
-        return result
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None,
                         *args: Any, **kwargs: Any) -> Any:
@@ -639,12 +633,6 @@ def _tool(fn: Callable[..., Awaitable[types.CallToolResult]]
     # The docstring is the description the model reads: one clean paragraph.
     wrapper.__doc__ = " ".join(inspect.cleandoc(fn.__doc__ or "").split())
     return wrapper
-
-
-Str = Annotated[str, Field()]
-CellIds = Annotated[list[str], Field(description="Cell ids, as get_notebook shows them.")]
-Timeout = Annotated[float, Field(ge=0, description="Seconds to wait; the run is never "
-                                 "interrupted when it passes.")]
 
 
 def build_server(tools: AgentTools) -> NbtuiServer:
