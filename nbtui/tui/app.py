@@ -1,0 +1,415 @@
+"""The terminal notebook app, and `run_app`, which runs it around a session's start and stop.
+
+The app shows the notebook at once and starts the session (kernel, agent socket) right after
+the first paint, on its own event loop; whatever way it ends (ctrl+q, SIGTERM or SIGHUP, an
+exception), `run_app` then runs the session's `stop` on that same loop, so that the notebook is
+saved and no kernel outlives the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+
+from nbtui.core.document import DocumentEvent
+from nbtui.core.kernel import KernelEvent
+from nbtui.core.session import Activity, NotebookSession
+from nbtui.core.storage import FileChangedOnDisk, NotebookFileError
+from nbtui.tui.messages import (
+    ActivityAdded,
+    AgentsChanged,
+    DirtyMaybeChanged,
+    DocumentChanged,
+    KernelRequested,
+    KernelStateChanged,
+    RunRequested,
+    SessionStarted,
+)
+from nbtui.tui.screens.dialogs import ApprovalScreen, QuitChoice, QuitScreen
+from nbtui.tui.screens.help import HelpScreen, binding_rows
+from nbtui.tui.widgets.activity_log import ActivityLog
+from nbtui.tui.widgets.editor import CellEditor
+from nbtui.tui.widgets.notebook import NotebookPane
+from nbtui.tui.widgets.notebook_view import NotebookView
+from nbtui.tui.widgets.status_bar import StatusBar
+
+log = logging.getLogger(__name__)
+
+StartFunction = Callable[[], Awaitable[tuple[Any, Any]]]
+"""Starts the session (kernel in the background, agent socket); returns (lock, endpoint)."""
+
+StopFunction = Callable[[NotebookSession, Any, Any], Awaitable[None]]
+"""Saves, stops the kernel and removes the socket."""
+
+FORCE_SAVE_SECONDS = 10.0
+"""A second ctrl+s within this time overwrites a notebook that changed on disk."""
+
+SAVE_ERROR_POLL_SECONDS = 2.0
+
+
+class NotebookApp(App[None]):
+    """The terminal notebook.
+
+    Args:
+        session: the notebook session to show.
+        start: starts the session; run once, right after the first paint.
+        approve: ask the human before every agent execution.
+    """
+
+    CSS_PATH = "nbtui.tcss"
+    TITLE = "nbtui"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save the notebook", priority=True),
+        Binding("ctrl+q", "quit", "Quit (asks when there are unsaved changes)", priority=True),
+        Binding("question_mark", "help", "Show this help", key_display="?"),
+        Binding("l", "toggle_log", "Show or hide the activity log"),
+    ]
+
+    def __init__(self, session: NotebookSession, *, start: StartFunction | None = None,
+                 approve: bool = False) -> None:
+        super().__init__()
+        self.session = session
+        self.approve = approve
+        self.start_error: click.ClickException | None = None
+        self._start = start
+        self._start_task: asyncio.Task[tuple[Any, Any] | None] | None = None
+        self._discard_changes = False
+        self._finished = False
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._save_conflict_at = 0.0
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield NotebookPane(self.session, id="notebook")
+            yield ActivityLog(id="activity")
+        yield StatusBar(id="status")
+
+    @property
+    def pane(self) -> NotebookPane:
+        """The notebook pane."""
+        return self.query_one(NotebookPane)
+
+    @property
+    def view(self) -> NotebookView:
+        """The cell list."""
+        return self.query_one(NotebookView)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        """The status bar."""
+        return self.query_one(StatusBar)
+
+    @property
+    def activity_log(self) -> ActivityLog:
+        """The activity log panel."""
+        return self.query_one(ActivityLog)
+
+    def on_mount(self) -> None:
+        session = self.session
+        status = self.status_bar
+        status.notebook = session.path.name
+        status.kernel_name = session.kernel_name
+        status.kernel_state = session.kernel.state
+        status.dirty = session.document.dirty
+        status.agents = tuple(session.agent_names())
+        status.socket_path = session.socket_path or ""
+        self.activity_log.display = False
+        for entry in session.activity.entries:
+            self.activity_log.add(entry)
+        self._unsubscribe = [
+            session.document.subscribe(self._document_event),
+            session.kernel.subscribe(self._kernel_event),
+            session.activity.subscribe(self._activity_event),
+        ]
+        session.on_agents_changed(self._agents_event)
+        self.set_interval(SAVE_ERROR_POLL_SECONDS, self._check_save_error)
+        self.call_after_refresh(self._begin_start)
+
+    def on_unmount(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    # -- core events (listeners only post messages) -----------------------------------------
+
+    def _document_event(self, event: DocumentEvent) -> None:
+        # Runs inside whoever changed the document (an agent's tool call, the kernel's reader):
+        # a failure here must never reach them.
+        if self._finished:
+            return
+        try:
+            self.pane.post_message(DocumentChanged(event))
+            self.post_message(DirtyMaybeChanged())
+        except Exception:  # noqa: BLE001
+            log.exception("Could not pass a document event to the screen")
+
+    def _kernel_event(self, event: KernelEvent) -> None:
+        if event.kind == "state":
+            self.post_message(KernelStateChanged(event.state, event.message))
+
+    def _activity_event(self, entry: Activity) -> None:
+        self.post_message(ActivityAdded(entry))
+
+    def _agents_event(self) -> None:
+        self.post_message(AgentsChanged())
+
+    def on_dirty_maybe_changed(self, message: DirtyMaybeChanged) -> None:
+        self.status_bar.dirty = self.session.document.dirty
+
+    def on_kernel_state_changed(self, message: KernelStateChanged) -> None:
+        self.status_bar.kernel_state = message.state
+        if message.state == "dead" and message.message:
+            self.notify(message.message, title="Kernel", severity="error", timeout=10)
+        if message.state in ("idle", "busy"):
+            language = self.pane.language
+            view = self.view
+            if language != view.language:
+                view.language = language
+                view.notify_style_update()
+
+    def on_activity_added(self, message: ActivityAdded) -> None:
+        self.activity_log.add(message.entry)
+
+    def on_agents_changed(self, message: AgentsChanged) -> None:
+        self.status_bar.agents = tuple(self.session.agent_names())
+
+    def on_session_started(self, message: SessionStarted) -> None:
+        self.status_bar.socket_path = self.session.socket_path or ""
+        self.status_bar.kernel_state = self.session.kernel.state
+
+    def on_notebook_view_follow_changed(self, message: NotebookView.FollowChanged) -> None:
+        self.status_bar.follow = message.follow
+
+    def on_notebook_pane_mode_changed(self, message: NotebookPane.ModeChanged) -> None:
+        self.status_bar.mode = message.mode
+
+    def _check_save_error(self) -> None:
+        self.status_bar.save_error = self.session.last_save_error or ""
+
+    # -- starting and stopping the session --------------------------------------------------
+
+    def _begin_start(self) -> None:
+        if self._start_task is None and self._start is not None:
+            self._start_task = asyncio.get_running_loop().create_task(self._run_start())
+
+    async def _run_start(self) -> tuple[Any, Any] | None:
+        assert self._start is not None
+        try:
+            started = await self._start()
+        except click.ClickException as exc:
+            self.start_error = exc
+            self.exit(return_code=1)
+            return None
+        except Exception as exc:
+            log.exception("Starting the session failed")
+            self.start_error = click.ClickException(f"Could not start the session: {exc}")
+            self.exit(return_code=1)
+            return None
+        _lock, endpoint = started
+        if self.approve and endpoint is not None:
+            endpoint.policy.approver = self.ask_approval
+        self.post_message(SessionStarted())
+        return started
+
+    async def finish(self, stop: StopFunction | None = None) -> None:
+        """Once the app has ended: run `stop` (or just close the session); idempotent.
+
+        Args:
+            stop: the session's stop function; None closes the session (kernel included).
+        """
+        if self._finished:
+            return
+        self._finished = True
+        session = self.session
+        started = None
+        if self._start_task is not None:
+            started = await self._start_task
+        if started is None or stop is None:
+            # Without a successful start the notebook's lock is not ours: never save then.
+            await session.close(save=started is not None and not self._discard_changes)
+            return
+        if self._discard_changes:
+            await session.close(save=False)
+        lock, endpoint = started
+        try:
+            await stop(session, lock, endpoint)
+        except Exception:
+            log.exception("Stopping the session failed")
+            await session.close(save=not self._discard_changes)
+
+    @property
+    def owns_notebook(self) -> bool:
+        """Whether the session started (and so holds the notebook's lock)."""
+        task = self._start_task
+        return task is not None and task.done() and not task.cancelled() and (
+            task.result() is not None)
+
+    def exit_on_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP (an SSH connection that dropped) or SIGINT: save now, then exit."""
+        log.warning("Received %s; saving and exiting", signal.Signals(signum).name)
+        try:
+            self.pane.flush_edit()
+        except Exception:  # noqa: BLE001 - the save below matters more
+            log.exception("Could not take the editor's text")
+        if self.owns_notebook and self.session.document.dirty:
+            self.session.save_or_recover()
+        self.exit(return_code=0)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit; asks first when there are unsaved changes."""
+        self.pane.flush_edit()
+        if not self.session.document.dirty:
+            self.exit()
+            return
+
+        def chosen(choice: QuitChoice | None) -> None:
+            if choice == "save":
+                self.exit()
+            elif choice == "discard":
+                self._discard_changes = True
+                self.exit()
+
+        if not isinstance(self.screen, QuitScreen):
+            self.push_screen(QuitScreen(), chosen)
+
+    def action_save(self) -> None:
+        """Save the notebook (a second ctrl+s overwrites a file that changed on disk)."""
+        self.pane.flush_edit()
+        force = time.monotonic() - self._save_conflict_at < FORCE_SAVE_SECONDS
+        try:
+            info = self.session.save(force=force)
+        except FileChangedOnDisk as exc:
+            self._save_conflict_at = time.monotonic()
+            self.notify(f"{exc} Press ctrl+s again to overwrite it.", severity="warning",
+                        timeout=FORCE_SAVE_SECONDS)
+            return
+        except NotebookFileError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        self._save_conflict_at = 0.0
+        self.status_bar.save_error = ""
+        self.status_bar.dirty = self.session.document.dirty
+        self.notify(f"Saved {Path(info.path).name}.", timeout=2)
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        sections = [
+            ("Command mode (the cell list)", binding_rows(NotebookView.BINDINGS)),
+            ("Edit mode (typing in a cell)", binding_rows(CellEditor.BINDINGS)),
+            ("Anywhere", binding_rows(self.BINDINGS) + [
+                ("ctrl+p", "Command palette: every action by name"),
+                ("mouse", "Click a cell to select it, click again (or double-click) to edit"),
+            ]),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def action_toggle_log(self) -> None:
+        """Show or hide the activity log."""
+        panel = self.activity_log
+        panel.display = not panel.display
+
+    async def ask_approval(self, agent: str, tool: str, code: str) -> bool:
+        """Ask the human whether an agent may run code (approval mode)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answered(allowed: bool | None) -> None:
+            if not future.done():
+                future.set_result(bool(allowed))
+
+        self.call_later(self.push_screen, ApprovalScreen(agent, tool, code), answered)
+        self.call_later(self.bell)
+        return await future
+
+    # -- command palette ---------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        view = self.view
+        pane = self.pane
+
+        def run(how: str) -> Callable[[], None]:
+            return lambda: pane.post_message(RunRequested(how))  # type: ignore[arg-type]
+
+        def kernel(what: str) -> Callable[[], None]:
+            return lambda: pane.post_message(KernelRequested(what))  # type: ignore[arg-type]
+
+        commands = [
+            ("Run cell", "Run the selected cell (ctrl+enter, ctrl+e)", run("run")),
+            ("Run cell and select next", "shift+enter, ctrl+r", run("run_next")),
+            ("Run cell and insert below", "alt+enter", run("run_insert")),
+            ("Edit cell", "enter", pane.enter_edit),
+            ("Insert cell above", "a", view.action_insert_above),
+            ("Insert cell below", "b", view.action_insert_below),
+            ("Delete cell", "d d", view.delete_selected),
+            ("Undo cell deletion", "z", view.action_undo_delete),
+            ("Cut cell", "x", view.action_cut),
+            ("Copy cell", "c", view.action_copy),
+            ("Paste cell below", "v", view.action_paste),
+            ("Make cell markdown", "m", lambda: view.action_to_type("markdown")),
+            ("Make cell code", "y", lambda: view.action_to_type("code")),
+            ("Make cell raw", "r", lambda: view.action_to_type("raw")),
+            ("Toggle output", "o: collapsed, expanded, hidden", view.action_toggle_output),
+            ("Follow the agent", "f: scroll to where agents work", view.action_toggle_follow),
+            ("Interrupt the kernel", "i i", kernel("interrupt")),
+            ("Restart the kernel", "0 0", kernel("restart")),
+            ("Save notebook", "ctrl+s", self.action_save),
+            ("Toggle activity log", "l", self.action_toggle_log),
+            ("Show keys", "?", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+
+def run_app(session: NotebookSession, *, start: StartFunction, stop: StopFunction,
+            approve: bool = False) -> None:
+    """Run the terminal notebook until the human quits, then stop the session.
+
+    Args:
+        session: the notebook session (not started yet).
+        start: starts the kernel (in the background) and the agent socket; returns
+            (lock, endpoint). It may raise click.ClickException for errors the user can fix.
+        stop: saves, stops the kernel and removes the socket; always run once the app ends
+            after a successful start.
+        approve: ask the human before every agent execution.
+
+    Raises:
+        click.ClickException: the session could not start (shown as one line by click).
+        SystemExit: the app ended with an error.
+    """
+    app = NotebookApp(session, start=start, approve=approve)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        signals = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
+        for signum in signals:
+            loop.add_signal_handler(signum, app.exit_on_signal, signum)
+        try:
+            await app.run_async()
+        finally:
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            await app.finish(stop)
+
+    asyncio.run(main())
+    if app.start_error is not None:
+        raise app.start_error
+    if app.return_code:
+        raise SystemExit(app.return_code)

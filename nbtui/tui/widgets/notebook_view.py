@@ -1,0 +1,937 @@
+"""The notebook as one scrolling list of cells, drawn with Textual's line API.
+
+Only what is on screen costs anything. The view keeps, per cell, either its rendered lines
+(for cells that have been on screen at the current width) or a cheap estimate of its height;
+`render_line` finds the cell under a screen line by bisecting the cells' top offsets and returns
+a cached line. Moving the selection redraws two gutters; a change to one cell re-renders that
+cell only.
+
+The view never jumps away from the human: before any layout change it notes where the cell the
+human works on sits on screen (the edited or selected cell, else the first cell in view) and puts
+it back on the same screen row afterwards. In follow mode it scrolls to the cell an agent just
+touched instead.
+
+The cell being edited is not drawn here: the view leaves blank input lines of the editor's
+height and places the one editor widget over them.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from nbtui.core.document import KERNEL, USER, Cell, Document, DocumentError, DocumentEvent
+from nbtui.tui.messages import KernelRequested, RunRequested
+from nbtui.tui.widgets.cell_render import (
+    CellPainter,
+    Fold,
+    OutputBlock,
+    Palette,
+    estimate_height,
+)
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+GUTTER_WIDTH = 1
+PROMPT_WIDTH = 8
+"""Columns left of a cell's content: the selection gutter, the `[n]` prompt and a space."""
+
+RIGHT_MARGIN = 1
+
+AGENT_MARK_SECONDS = 10.0
+"""How long a cell an agent touched shows the agent's name."""
+
+AGENT_MARK_FADE_SECONDS = 3.0
+"""The last part of that time, during which the mark is drawn faded."""
+
+CHORD_SECONDS = 1.0
+"""The most time between the two presses of `d d`, `i i` or `0 0`."""
+
+OUTPUT_REDRAW_SECONDS = 0.1
+"""A cell whose outputs stream in is redrawn at most this often."""
+
+STRUCTURE_KINDS = ("insert", "delete", "move")
+AGENT_MARK_KINDS = ("insert", "edit", "move", "run", "status", "outputs_cleared")
+
+
+@dataclass
+class _Entry:
+    """A cell's rendered lines at the view's current width (either part may be stale: None)."""
+
+    source: list[Strip] | None = None
+    outputs: OutputBlock | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.source is not None and self.outputs is not None
+
+    @property
+    def height(self) -> int:
+        assert self.source is not None and self.outputs is not None
+        return len(self.source) + len(self.outputs.lines) + 1
+
+
+@dataclass
+class _Anchor:
+    """A cell and the screen row of its top, to be kept where it is across a layout change."""
+
+    cell_id: str
+    row: int
+
+
+@dataclass
+class ClipboardCell:
+    """A cut or copied cell."""
+
+    cell_type: str
+    source: str
+    metadata: dict[str, Any]
+
+
+class NotebookView(ScrollView, can_focus=True):
+    """All cells of a notebook in one scrolling list; command mode's keys live here.
+
+    Args:
+        document: the notebook to show.
+        language: the kernel language, for highlighting code cells.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "notebook-view--input",
+        "notebook-view--markdown",
+        "notebook-view--raw",
+        "notebook-view--output",
+        "notebook-view--stderr",
+        "notebook-view--more",
+        "notebook-view--prompt",
+        "notebook-view--prompt-running",
+        "notebook-view--prompt-queued",
+        "notebook-view--gutter-command",
+        "notebook-view--gutter-edit",
+        "notebook-view--agent",
+        "notebook-view--agent-fading",
+        "notebook-view--badge",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "edit", "Edit the cell"),
+        Binding("j,down", "select_next", "Next cell", key_display="j/↓"),
+        Binding("k,up", "select_previous", "Previous cell", key_display="k/↑"),
+        Binding("home", "select_first", "First cell", show=False),
+        Binding("end", "select_last", "Last cell", show=False),
+        Binding("a", "insert_above", "Insert a cell above"),
+        Binding("b", "insert_below", "Insert a cell below"),
+        Binding("d", "delete", "Delete the cell (press twice)", key_display="d d"),
+        Binding("z", "undo_delete", "Undo the last delete"),
+        Binding("x", "cut", "Cut the cell"),
+        Binding("c", "copy", "Copy the cell"),
+        Binding("v", "paste", "Paste below"),
+        Binding("m", "to_type('markdown')", "Make it markdown"),
+        Binding("y", "to_type('code')", "Make it code"),
+        Binding("r", "to_type('raw')", "Make it raw"),
+        Binding("o", "toggle_output", "Expand / hide / show output"),
+        Binding("f", "toggle_follow", "Follow the agent"),
+        Binding("shift+enter", "run('run_next')", "Run, select next"),
+        Binding("ctrl+enter", "run('run')", "Run"),
+        Binding("alt+enter", "run('run_insert')", "Run, insert below"),
+        Binding("ctrl+e", "run('run')", "Run (fallback for ctrl+enter)"),
+        Binding("ctrl+r", "run('run_next')", "Run, select next (fallback for shift+enter)"),
+        Binding("i", "interrupt", "Interrupt the kernel (press twice)", key_display="i i"),
+        Binding("0", "restart", "Restart the kernel (press twice)", key_display="0 0"),
+    ]
+
+    class SelectionChanged(Message):
+        """The selected cell changed (by a key, a click, or because it was deleted)."""
+
+        def __init__(self, cell_id: str | None) -> None:
+            super().__init__()
+            self.cell_id = cell_id
+
+    class EditRequested(Message):
+        """The human wants to edit the selected cell (enter, a second click)."""
+
+        def __init__(self, cell_id: str) -> None:
+            super().__init__()
+            self.cell_id = cell_id
+
+    class EditedCellDeleted(Message):
+        """Someone deleted the cell the human is editing."""
+
+        def __init__(self, cell_id: str, index: int, author: str) -> None:
+            super().__init__()
+            self.cell_id = cell_id
+            self.index = index
+            self.author = author
+
+    class FollowChanged(Message):
+        """Follow mode was switched on or off."""
+
+        def __init__(self, follow: bool) -> None:
+            super().__init__()
+            self.follow = follow
+
+    def __init__(self, document: Document, language: str | None = None, *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.document = document
+        self.language = language
+        self.selected_id: str | None = document.focus.cell_id or (
+            document.cells[0].id if document.cells else None)
+        self.follow = False
+        self.editor: Widget | None = None
+        """The editor widget the view places over the edited cell (set by its owner)."""
+        self.editing: tuple[str, int] | None = None
+        """The cell being edited and the editor's line count."""
+        self.clipboard: list[ClipboardCell] = []
+        self._ids: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._heights: list[int] = []
+        self._tops: list[int] = [0]
+        self._entries: dict[str, _Entry] = {}
+        self._folds: dict[str, Fold] = {}
+        self._marks: dict[str, tuple[str, float]] = {}
+        self._synced_revision = -1
+        self._width = 0
+        self._painter: CellPainter | None = None
+        self._styles: dict[str, Style] = {}
+        self._relayout_depth = 0
+        self._chord: tuple[str, float] | None = None
+        self._pending_outputs: set[str] = set()
+        self._output_timer: Any = None
+        self._last_output_redraw = 0.0
+        self._mark_timer: Any = None
+        self._placed: tuple[int, int, int, int] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._load_styles()
+        self._sync_structure()
+        self._width = self._content_width()
+        self._relayout(self._anchor())
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted:
+            self._load_styles()
+            self._entries.clear()
+            self._recompute_heights()
+            self.refresh()
+
+    def _load_styles(self) -> None:
+        get = self.get_component_rich_style
+        self._styles = {name.removeprefix("notebook-view--"): get(name, partial=True)
+                        for name in self.COMPONENT_CLASSES}
+        syntax = {}
+        if self.app.current_theme is not None and not self.app.current_theme.dark:
+            from textual._text_area_theme import TextAreaTheme
+
+            theme = TextAreaTheme.get_builtin_theme("github_light")
+        else:
+            from textual._text_area_theme import TextAreaTheme
+
+            theme = TextAreaTheme.get_builtin_theme("vscode_dark")
+        if theme is not None:
+            syntax = dict(theme.syntax_styles)
+        s = self._styles
+        palette = Palette(
+            input=s["input"], markdown=s["markdown"], raw=s["raw"], output=s["output"],
+            stderr=s["stderr"], more=s["more"], syntax=syntax,
+        )
+        self._painter = CellPainter(self.app.console, palette)
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = self._content_width()
+        if width != self._width:
+            anchor = self._anchor()
+            self._width = width
+            self._entries.clear()
+            self._recompute_heights()
+            self._relayout(anchor)
+        else:
+            self._relayout(self._anchor())
+
+    def _content_width(self) -> int:
+        return max(PROMPT_WIDTH + RIGHT_MARGIN + 10, self.scrollable_content_region.width)
+
+    @property
+    def content_width(self) -> int:
+        """Width of a cell's content area (source and outputs), in columns."""
+        return max(10, self._width - PROMPT_WIDTH - RIGHT_MARGIN)
+
+    # -- reading the layout (for the owner and for tests) --------------------------------
+
+    @property
+    def cell_ids(self) -> list[str]:
+        """The cells in the order the view shows them."""
+        return list(self._ids)
+
+    def cell_top(self, cell_id: str) -> int | None:
+        """The line where a cell starts in the whole list (None: not shown)."""
+        index = self._pos.get(cell_id)
+        return None if index is None else self._tops[index]
+
+    def screen_row(self, cell_id: str) -> int | None:
+        """The row of the view where a cell starts (may be negative or past the bottom)."""
+        top = self.cell_top(cell_id)
+        return None if top is None else top - round(self.scroll_y)
+
+    def fold_of(self, cell_id: str) -> Fold:
+        """How the outputs of a cell are shown."""
+        return self._folds.get(cell_id, "collapsed")
+
+    def agent_mark(self, cell_id: str) -> str | None:
+        """The name of the agent that recently touched a cell, while the mark lasts."""
+        mark = self._marks.get(cell_id)
+        if mark is None or time.monotonic() - mark[1] > AGENT_MARK_SECONDS:
+            return None
+        return mark[0]
+
+    def visible_text(self) -> str:
+        """The text of the lines on screen now (what a human reads; used by tests)."""
+        lines = []
+        for y in range(self.scrollable_content_region.height):
+            lines.append(self.render_line(y).text.rstrip())
+        return "\n".join(lines)
+
+    # -- structure and invalidation --------------------------------------------------------
+
+    def _sync_structure(self) -> bool:
+        """Catch up with insertions, deletions and moves; True if the order changed."""
+        doc = self.document
+        if doc.revision == self._synced_revision and len(doc.cells) == len(self._ids):
+            return False
+        self._synced_revision = doc.revision
+        ids = [cell.id for cell in doc.cells]
+        if ids == self._ids:
+            return False
+        self._ids = ids
+        self._pos = {cell_id: index for index, cell_id in enumerate(ids)}
+        for gone in [cid for cid in self._entries if cid not in self._pos]:
+            del self._entries[gone]
+        self._recompute_heights()
+        if self.selected_id not in self._pos:
+            self.selected_id = None
+        return True
+
+    def _recompute_heights(self) -> None:
+        self._heights = [self._height(cid) for cid in self._ids]
+        self._tops = [0, *accumulate(self._heights)]
+
+    def _height(self, cell_id: str) -> int:
+        entry = self._entries.get(cell_id)
+        if entry is not None and entry.complete:
+            return entry.height
+        if not self.document.has(cell_id):
+            return 1
+        edit_lines = self.editing[1] if self.editing and self.editing[0] == cell_id else None
+        return estimate_height(self.document.get(cell_id), self.fold_of(cell_id),
+                               edit_lines=edit_lines)
+
+    def _invalidate(self, cell_id: str, *, source: bool = False, outputs: bool = False) -> None:
+        entry = self._entries.get(cell_id)
+        if entry is None:
+            return
+        if source:
+            entry.source = None
+        if outputs:
+            entry.outputs = None
+
+    def _update_height(self, index: int) -> bool:
+        height = self._height(self._ids[index])
+        if height == self._heights[index]:
+            return False
+        self._heights[index] = height
+        self._tops = [0, *accumulate(self._heights)]
+        return True
+
+    def _ensure(self, index: int) -> _Entry:
+        """Render whatever part of a cell's lines is missing."""
+        cell_id = self._ids[index]
+        entry = self._entries.setdefault(cell_id, _Entry())
+        if entry.complete or not self.document.has(cell_id) or self._painter is None:
+            if not entry.complete:
+                entry.source = entry.source or [Strip.blank(self.content_width)]
+                entry.outputs = entry.outputs or OutputBlock([])
+            return entry
+        cell = self.document.get(cell_id)
+        width = self.content_width
+        if entry.source is None:
+            if self.editing and self.editing[0] == cell_id:
+                entry.source = self._painter.blank_source(cell, width, self.editing[1])
+            else:
+                entry.source = self._painter.source(cell, width, self.language)
+        if entry.outputs is None:
+            if cell.cell_type == "code":
+                entry.outputs = self._painter.outputs(cell.outputs, width, self.fold_of(cell_id))
+            else:
+                entry.outputs = OutputBlock([])
+        self._update_height(index)
+        return entry
+
+    # -- keeping the human's place ---------------------------------------------------------
+
+    def _anchor(self) -> _Anchor | None:
+        """The cell whose screen position must not change, and where it is now."""
+        if not self._ids:
+            return None
+        scroll = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        candidates = []
+        if self.editing:
+            candidates.append(self.editing[0])
+        if self.selected_id is not None:
+            candidates.append(self.selected_id)
+        for cell_id in candidates:
+            top = self.cell_top(cell_id)
+            if top is None:
+                continue
+            index = self._pos[cell_id]
+            bottom = self._tops[index + 1]
+            if bottom > scroll and top < scroll + height:
+                return _Anchor(cell_id, top - scroll)
+        first = max(0, bisect_right(self._tops, scroll) - 1)
+        last = min(len(self._ids) - 1, bisect_right(self._tops, scroll + height) - 1)
+        for index in range(first, last + 1):
+            entry = self._entries.get(self._ids[index])
+            if entry is not None and entry.complete and self._tops[index] >= scroll:
+                return _Anchor(self._ids[index], self._tops[index] - scroll)
+        return _Anchor(self._ids[first], self._tops[first] - scroll)
+
+    def _relayout(self, anchor: _Anchor | None, *, follow_cell: str | None = None) -> None:
+        """Measure the cells in view, keep `anchor` in place, update the scroll range."""
+        self._relayout_depth += 1
+        try:
+            for _ in range(8):
+                self._set_virtual_size()
+                if follow_cell is not None:
+                    self._scroll_cell_into_view(follow_cell, center=True)
+                elif anchor is not None and anchor.cell_id in self._pos:
+                    top = self._tops[self._pos[anchor.cell_id]]
+                    self._scroll_to_line(top - anchor.row)
+                if not self._measure_visible():
+                    break
+            self._set_virtual_size()
+        finally:
+            self._relayout_depth -= 1
+        self._place_editor()
+        self.refresh()
+
+    def _measure_visible(self) -> bool:
+        """Render the cells in view that are not rendered yet; True if any height changed."""
+        if not self._ids:
+            return False
+        scroll = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        first = max(0, bisect_right(self._tops, scroll) - 1)
+        changed = False
+        index = first
+        while index < len(self._ids) and self._tops[index] < scroll + height:
+            entry = self._entries.get(self._ids[index])
+            if entry is None or not entry.complete:
+                before = self._heights[index]
+                self._ensure(index)
+                changed = changed or self._heights[index] != before
+            index += 1
+        return changed
+
+    def _set_virtual_size(self) -> None:
+        size = Size(self._width, self._tops[-1])
+        if self.virtual_size != size:
+            self.virtual_size = size
+
+    def _scroll_to_line(self, line: int) -> None:
+        limit = max(0, self._tops[-1] - self.scrollable_content_region.height)
+        line = max(0, min(line, limit))
+        if round(self.scroll_y) != line:
+            self.scroll_to(y=line, animate=False, immediate=True)
+
+    def _scroll_cell_into_view(self, cell_id: str, *, center: bool = False) -> None:
+        index = self._pos.get(cell_id)
+        if index is None:
+            return
+        top, bottom = self._tops[index], self._tops[index + 1] - 1
+        height = max(1, self.scrollable_content_region.height)
+        scroll = round(self.scroll_y)
+        if center:
+            if top >= scroll and bottom <= scroll + height:
+                return
+            self._scroll_to_line(top - max(0, (height - (bottom - top)) // 3))
+            return
+        if top < scroll:
+            self._scroll_to_line(top)
+        elif bottom >= scroll + height:
+            self._scroll_to_line(min(top, bottom - height + 1))
+
+    def scroll_line_into_view(self, line: int) -> None:
+        """Scroll as little as needed so that a line of the whole list is on screen."""
+        height = max(1, self.scrollable_content_region.height)
+        scroll = round(self.scroll_y)
+        if line < scroll:
+            self._scroll_to_line(line)
+        elif line >= scroll + height:
+            self._scroll_to_line(line - height + 1)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._relayout_depth == 0 and self.is_mounted:
+            self._relayout(self._anchor())
+        else:
+            self._place_editor()
+
+    def _place_editor(self) -> None:
+        editor = self.editor
+        if editor is None or self.editing is None:
+            self._placed = None
+            return
+        top = self.cell_top(self.editing[0])
+        if top is None:
+            return
+        offset_y = self.region.y - (editor.parent.region.y if editor.parent else 0)
+        placement = (PROMPT_WIDTH, top - round(self.scroll_y) + offset_y, self.content_width,
+                     max(1, self.editing[1]))
+        if placement == self._placed:
+            return
+        self._placed = placement
+        x, y, width, height = placement
+        # The editor floats over the lines the view leaves blank, so its geometry is computed.
+        editor.styles.offset = (x, y)
+        editor.styles.width = width
+        editor.styles.height = height
+
+    # -- document events -------------------------------------------------------------------
+
+    def apply_event(self, event: DocumentEvent) -> None:
+        """Bring the view up to date with one document change."""
+        kind, cell_id = event.kind, event.cell_id
+        if kind in ("focus", "saved", "dirty") or (kind == "outputs" and cell_id is None):
+            return
+        agent = event.author not in (USER, KERNEL)
+        if agent and cell_id is not None and kind in AGENT_MARK_KINDS:
+            self._marks[cell_id] = (event.author, time.monotonic())
+            self._start_mark_timer()
+        if kind == "outputs" and cell_id is not None:
+            self._pending_outputs.add(cell_id)
+            self._schedule_output_redraw()
+            return
+        anchor = self._anchor()
+        if kind == "delete" and cell_id is not None:
+            self._on_deleted(event)
+        if kind in STRUCTURE_KINDS:
+            self._sync_structure()
+        elif cell_id is not None and kind != "status":
+            source = kind == "edit"
+            outputs = kind in ("run", "outputs_cleared") or (
+                kind == "edit" and "cell_type" in event.details)
+            self._invalidate(cell_id, source=source, outputs=outputs)
+            self._sync_structure()
+            if cell_id in self._pos:
+                self._update_height(self._pos[cell_id])
+        follow = cell_id if (self.follow and agent and cell_id in self._pos) else None
+        self._relayout(anchor, follow_cell=follow)
+        if self.selected_id is None and self._ids:
+            self._select_index(0, scroll=False)
+
+    def _on_deleted(self, event: DocumentEvent) -> None:
+        cell_id = event.cell_id
+        assert cell_id is not None
+        index = event.details.get("index", 0)
+        if self.editing and self.editing[0] == cell_id:
+            self.post_message(self.EditedCellDeleted(cell_id, index, event.author))
+        if self.selected_id == cell_id:
+            self.selected_id = None
+            cells = self.document.cells
+            if cells:
+                self.selected_id = cells[min(index, len(cells) - 1)].id
+            self.post_message(self.SelectionChanged(self.selected_id))
+
+    def _schedule_output_redraw(self) -> None:
+        # The first update of a burst is drawn at once, the rest at most every 100 ms.
+        if self._output_timer is not None:
+            return
+        wait = self._last_output_redraw + OUTPUT_REDRAW_SECONDS - time.monotonic()
+        if wait <= 0:
+            self._redraw_outputs()
+        else:
+            self._output_timer = self.set_timer(wait, self._redraw_outputs)
+
+    def _redraw_outputs(self) -> None:
+        self._output_timer = None
+        self._last_output_redraw = time.monotonic()
+        pending, self._pending_outputs = self._pending_outputs, set()
+        anchor = self._anchor()
+        self._sync_structure()
+        for cell_id in pending:
+            self._invalidate(cell_id, outputs=True)
+            if cell_id in self._pos:
+                self._update_height(self._pos[cell_id])
+        follow = None
+        if self.follow:
+            marked = [c for c in pending if self.agent_mark(c) and c in self._pos]
+            follow = marked[0] if marked else None
+        self._relayout(anchor, follow_cell=follow)
+
+    def _start_mark_timer(self) -> None:
+        if self._mark_timer is None:
+            self._mark_timer = self.set_interval(1.0, self._tick_marks)
+
+    def _tick_marks(self) -> None:
+        now = time.monotonic()
+        for cell_id, (_, since) in list(self._marks.items()):
+            if now - since > AGENT_MARK_SECONDS + 1:
+                del self._marks[cell_id]
+        if not self._marks and self._mark_timer is not None:
+            self._mark_timer.stop()
+            self._mark_timer = None
+        self.refresh()
+
+    # -- editing support (called by the owner) -------------------------------------------
+
+    def set_editing(self, cell_id: str | None, lines: int = 1) -> None:
+        """Leave room for the editor over a cell's source (None: nobody is editing)."""
+        anchor = self._anchor()
+        previous = self.editing[0] if self.editing else None
+        self.editing = (cell_id, max(1, lines)) if cell_id is not None else None
+        for changed in {previous, cell_id} - {None}:
+            assert changed is not None
+            self._invalidate(changed, source=True)
+            if changed in self._pos:
+                self._update_height(self._pos[changed])
+        self._placed = None
+        self._relayout(anchor)
+
+    # -- selection -----------------------------------------------------------------------
+
+    @property
+    def selected_index(self) -> int | None:
+        """The position of the selected cell."""
+        if self.selected_id is None:
+            return None
+        return self._pos.get(self.selected_id)
+
+    def select(self, cell_id: str, *, scroll: bool = True) -> None:
+        """Select a cell and, if asked, scroll it into view."""
+        self._sync_structure()
+        if cell_id not in self._pos:
+            return
+        self._select_index(self._pos[cell_id], scroll=scroll)
+
+    def _select_index(self, index: int, *, scroll: bool = True) -> None:
+        if not self._ids:
+            return
+        index = max(0, min(index, len(self._ids) - 1))
+        cell_id = self._ids[index]
+        old = self.selected_id
+        self.selected_id = cell_id
+        if scroll:
+            self._relayout_depth += 1
+            try:
+                self._ensure(index)
+                self._scroll_cell_into_view(cell_id)
+            finally:
+                self._relayout_depth -= 1
+            self._relayout(self._anchor())
+        for changed in (old, cell_id):
+            self._refresh_cell(changed)
+        if old != cell_id:
+            self.post_message(self.SelectionChanged(cell_id))
+
+    def _refresh_cell(self, cell_id: str | None) -> None:
+        top = self.cell_top(cell_id) if cell_id is not None else None
+        if top is None:
+            return
+        index = self._pos[cell_id]  # type: ignore[arg-type]
+        height = self._tops[index + 1] - top
+        self.refresh(Region(0, top - round(self.scroll_y), self.size.width, height))
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width or self._content_width()
+        line = round(self.scroll_y) + y
+        if not self._ids and y == 1:
+            hint = "  The notebook is empty: press b to add a cell, ? for all keys."
+            return Strip([Segment(hint, self._styles.get("more"))]).adjust_cell_length(width)
+        if not self._ids or line >= self._tops[-1] or line < 0:
+            return Strip.blank(width)
+        index = bisect_right(self._tops, line) - 1
+        cell_id = self._ids[index]
+        entry = self._entries.get(cell_id)
+        if entry is None or not entry.complete:
+            entry = self._ensure(index)
+        offset = line - self._tops[index]
+        assert entry.source is not None and entry.outputs is not None
+        n_source = len(entry.source)
+        n_outputs = len(entry.outputs.lines)
+        if offset >= n_source + n_outputs:
+            return Strip.blank(width)
+        body = (entry.source[offset] if offset < n_source
+                else entry.outputs.lines[offset - n_source])
+        cell = self.document.get(cell_id) if self.document.has(cell_id) else None
+        left = self._left_columns(cell, cell_id, first=offset == 0)
+        if offset == 0 and cell is not None:
+            body = self._with_badge(body, cell, cell_id)
+        return Strip.join([left, body, Strip.blank(RIGHT_MARGIN)]).simplify()
+
+    def _left_columns(self, cell: Cell | None, cell_id: str, *, first: bool) -> Strip:
+        styles = self._styles
+        if cell_id == self.selected_id:
+            editing = self.editing is not None and self.editing[0] == cell_id
+            gutter = Segment("▌", styles["gutter-edit" if editing else "gutter-command"])
+        else:
+            gutter = Segment(" ")
+        prompt_width = PROMPT_WIDTH - GUTTER_WIDTH
+        if not first or cell is None or cell.cell_type != "code":
+            return Strip([gutter, Segment(" " * prompt_width)], PROMPT_WIDTH)
+        if cell.status == "running":
+            text, style = "[*]", styles["prompt-running"]
+        elif cell.status == "queued":
+            text, style = "[…]", styles["prompt-queued"]
+        elif cell.execution_count is not None:
+            text, style = f"[{cell.execution_count}]", styles["prompt"]
+        else:
+            text, style = "[ ]", styles["prompt"]
+        text = text.rjust(prompt_width - 1)[: prompt_width - 1] + " "
+        return Strip([gutter, Segment(text, style)], PROMPT_WIDTH)
+
+    def _with_badge(self, body: Strip, cell: Cell, cell_id: str) -> Strip:
+        parts = []
+        if cell.status == "queued":
+            parts.append(("queued", self._styles["badge"]))
+        mark = self._marks.get(cell_id)
+        if mark is not None:
+            age = time.monotonic() - mark[1]
+            if age <= AGENT_MARK_SECONDS:
+                fading = age > AGENT_MARK_SECONDS - AGENT_MARK_FADE_SECONDS
+                parts.append((f"◆ {mark[0]}", self._styles["agent-fading" if fading
+                                                          else "agent"]))
+        if not parts:
+            return body
+        segments: list[Segment] = []
+        for text, style in parts:
+            segments.append(Segment(f" {text} ", style))
+            segments.append(Segment(" "))
+        badge = Strip(segments)
+        width = body.cell_length
+        room = max(0, width - badge.cell_length)
+        return Strip.join([body.crop(0, room), badge]).crop(0, width)
+
+    # -- mouse -----------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        line = round(self.scroll_y) + event.y
+        if not self._ids or line >= self._tops[-1]:
+            return
+        index = bisect_right(self._tops, line) - 1
+        cell_id = self._ids[index]
+        entry = self._entries.get(cell_id)
+        offset = line - self._tops[index]
+        if (entry is not None and entry.complete and entry.outputs is not None
+                and entry.outputs.more_line is not None
+                and offset - len(entry.source or []) == entry.outputs.more_line):
+            self.select(cell_id, scroll=False)
+            self.action_toggle_output()
+            return
+        was_selected = cell_id == self.selected_id
+        self.select(cell_id, scroll=False)
+        if (was_selected or event.chain >= 2) and not (
+                self.editing and self.editing[0] == cell_id):
+            self.post_message(self.EditRequested(cell_id))
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        if self._chord is not None and event.key != self._chord[0]:
+            self._chord = None
+
+    def _chord_complete(self, key: str) -> bool:
+        now = time.monotonic()
+        if self._chord is not None and self._chord[0] == key and (
+                now - self._chord[1] <= CHORD_SECONDS):
+            self._chord = None
+            return True
+        self._chord = (key, now)
+        return False
+
+    def _notify_error(self, exc: Exception) -> None:
+        self.notify(str(exc), severity="error", timeout=6)
+
+    def action_edit(self) -> None:
+        """Edit the selected cell."""
+        if self.selected_id is not None:
+            self.post_message(self.EditRequested(self.selected_id))
+
+    def action_select_next(self) -> None:
+        """Select the cell below."""
+        index = self.selected_index
+        self._select_index(0 if index is None else index + 1)
+
+    def action_select_previous(self) -> None:
+        """Select the cell above."""
+        index = self.selected_index
+        self._select_index(0 if index is None else index - 1)
+
+    def action_select_first(self) -> None:
+        """Select the first cell."""
+        self._select_index(0)
+
+    def action_select_last(self) -> None:
+        """Select the last cell."""
+        self._select_index(len(self._ids) - 1)
+
+    def _insert(self, *, above: bool, cell_type: str = "code", source: str = "",
+                metadata: dict[str, Any] | None = None) -> Cell | None:
+        anchor_id = self.selected_id
+        try:
+            if anchor_id is None:
+                cell = self.document.insert_cell(source, cell_type, author=USER,
+                                                 metadata=metadata)
+            elif above:
+                cell = self.document.insert_cell(source, cell_type, before_cell_id=anchor_id,
+                                                 author=USER, metadata=metadata)
+            else:
+                cell = self.document.insert_cell(source, cell_type, after_cell_id=anchor_id,
+                                                 author=USER, metadata=metadata)
+        except DocumentError as exc:
+            self._notify_error(exc)
+            return None
+        self.catch_up()
+        self.select(cell.id)
+        return cell
+
+    def catch_up(self) -> None:
+        """Apply a structural change made here now (its event message comes later)."""
+        anchor = self._anchor()
+        if self._sync_structure():
+            self._relayout(anchor)
+
+    def insert_below(self, cell_type: str = "code", source: str = "") -> Cell | None:
+        """Insert a cell below the selected one and select it."""
+        return self._insert(above=False, cell_type=cell_type, source=source)
+
+    def action_insert_above(self) -> None:
+        """Insert an empty code cell above the selected one."""
+        self._insert(above=True)
+
+    def action_insert_below(self) -> None:
+        """Insert an empty code cell below the selected one."""
+        self._insert(above=False)
+
+    def action_delete(self) -> None:
+        """Delete the selected cell on the second press of `d`."""
+        if not self._chord_complete("d") or self.selected_id is None:
+            return
+        self.delete_selected()
+
+    def delete_selected(self) -> Cell | None:
+        """Delete the selected cell now and select its neighbour."""
+        cell_id = self.selected_id
+        if cell_id is None:
+            return None
+        index = self.selected_index or 0
+        try:
+            (cell,) = self.document.delete_cells([cell_id], author=USER)
+        except DocumentError as exc:
+            self._notify_error(exc)
+            return None
+        self.catch_up()
+        if self._ids:
+            self._select_index(min(index, len(self._ids) - 1))
+        else:
+            self.selected_id = None
+            self.post_message(self.SelectionChanged(None))
+        return cell
+
+    def action_undo_delete(self) -> None:
+        """Bring back the most recently deleted cell."""
+        cell = self.document.restore_deleted(author=USER)
+        if cell is None:
+            self.notify("Nothing to undelete.")
+            return
+        self.catch_up()
+        self.select(cell.id)
+
+    def action_cut(self) -> None:
+        """Cut the selected cell to the clipboard."""
+        if self.selected_id is None:
+            return
+        self.action_copy()
+        self.delete_selected()
+
+    def action_copy(self) -> None:
+        """Copy the selected cell to the clipboard."""
+        if self.selected_id is None:
+            return
+        cell = self.document.get(self.selected_id)
+        self.clipboard = [ClipboardCell(cell.cell_type, cell.source, dict(cell.metadata))]
+
+    def action_paste(self) -> None:
+        """Paste the clipboard's cells below the selected one."""
+        for item in self.clipboard:
+            self._insert(above=False, cell_type=item.cell_type, source=item.source,
+                         metadata=item.metadata)
+
+    def action_to_type(self, cell_type: str) -> None:
+        """Change the selected cell's type."""
+        if self.selected_id is None:
+            return
+        try:
+            self.document.edit_cell(self.selected_id, cell_type=cell_type, author=USER)
+        except DocumentError as exc:
+            self._notify_error(exc)
+
+    def action_toggle_output(self) -> None:
+        """Cycle the selected cell's outputs: collapsed → expanded → hidden → collapsed.
+
+        Outputs short enough to show whole skip the expanded step.
+        """
+        cell_id = self.selected_id
+        if cell_id is None or not self.document.has(cell_id):
+            return
+        fold = self.fold_of(cell_id)
+        entry = self._entries.get(cell_id)
+        cut = entry is not None and entry.outputs is not None and entry.outputs.more > 0
+        if fold == "collapsed":
+            new: Fold = "expanded" if cut else "hidden"
+        elif fold == "expanded":
+            new = "hidden"
+        else:
+            new = "collapsed"
+        anchor = self._anchor()
+        self._folds[cell_id] = new
+        self._invalidate(cell_id, outputs=True)
+        self._update_height(self._pos[cell_id])
+        self._relayout(anchor)
+
+    def action_toggle_follow(self) -> None:
+        """Switch follow mode: scroll to the cells agents work on."""
+        self.follow = not self.follow
+        self.post_message(self.FollowChanged(self.follow))
+        self.notify("Following the agent." if self.follow else "Not following the agent.")
+
+    def action_run(self, how: str) -> None:
+        """Run the selected cell (see :data:`~nbtui.tui.messages.RunHow`)."""
+        self.post_message(RunRequested(how))  # type: ignore[arg-type]
+
+    def action_interrupt(self) -> None:
+        """Interrupt the kernel on the second press of `i`."""
+        if self._chord_complete("i"):
+            self.post_message(KernelRequested("interrupt"))
+
+    def action_restart(self) -> None:
+        """Restart the kernel on the second press of `0`."""
+        if self._chord_complete("0"):
+            self.post_message(KernelRequested("restart"))
