@@ -89,20 +89,21 @@ def main() -> None:
     """
 
 
-def _open_session(notebook: str, kernel_name: str | None, autosave: float):
+def _open_session(notebook: str, kernel_name: str | None, autosave: float, access: str):
+    from nbtui.core.policy import AgentPolicy
     from nbtui.core.session import NotebookSession
     from nbtui.core.storage import NotebookFileError
 
     try:
-        return NotebookSession(notebook, kernel_name, autosave_seconds=autosave)
+        return NotebookSession(notebook, kernel_name, autosave_seconds=autosave,
+                               policy=AgentPolicy(access=access))
     except NotebookFileError as exc:
         raise UserError(str(exc)) from None
 
 
-async def _start_session(session, socket_path: str | None, access: str, with_agent: bool):  # noqa: ANN001, ANN202
+async def _start_session(session, socket_path: str | None, with_agent: bool):  # noqa: ANN001, ANN202
     """Take the notebook's lock, start the kernel and (unless disabled) the agent endpoint."""
     from nbtui.agent.endpoint import AgentEndpoint
-    from nbtui.agent.policy import AgentPolicy
     from nbtui.agent.sessions import SessionError, SessionLock, default_socket_path
     from nbtui.core.kernel import KernelError
     from nbtui.core.paths import UnsafeDirectory
@@ -116,7 +117,7 @@ async def _start_session(session, socket_path: str | None, access: str, with_age
     try:
         session.check_kernel()
         if with_agent:
-            endpoint = AgentEndpoint(session, socket_path, AgentPolicy(access=access))
+            endpoint = AgentEndpoint(session, socket_path)
             await endpoint.start(lock)
         await session.start()
     except (KernelError, OSError) as exc:
@@ -152,10 +153,10 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autos
     SIGINT, SIGTERM or SIGHUP.
     """
     setup_logging(to_stderr=True)
-    session = _open_session(notebook, kernel_name, autosave)
+    session = _open_session(notebook, kernel_name, autosave, agent_access)
 
     async def run() -> None:
-        lock, endpoint = await _start_session(session, socket_path, agent_access, True)
+        lock, endpoint = await _start_session(session, socket_path, True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -181,11 +182,10 @@ def open_(notebook: str, kernel_name: str | None, socket_path: str | None, autos
           agent_access: str, no_agent: bool, approve: bool) -> None:
     """Open NOTEBOOK in the terminal UI (created if it does not exist)."""
     setup_logging(to_stderr=False)
-    session = _open_session(notebook, kernel_name, autosave)
+    session = _open_session(notebook, kernel_name, autosave, agent_access)
     from nbtui.tui.app import run_app
 
-    run_app(session, start=lambda: _start_session(session, socket_path, agent_access,
-                                                  not no_agent),
+    run_app(session, start=lambda: _start_session(session, socket_path, not no_agent),
             stop=_stop_session, approve=approve)
     if session.last_save_error:
         click.echo(f"nbtui: {session.last_save_error}", err=True)

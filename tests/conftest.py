@@ -16,9 +16,9 @@ import pytest
 from mcp import Client
 
 from nbtui.agent.endpoint import AgentEndpoint
-from nbtui.agent.policy import AgentPolicy
 from nbtui.agent.sessions import SessionLock
 from nbtui.agent.transport import connect
+from nbtui.core.policy import AgentPolicy
 from nbtui.core.session import NotebookSession
 
 NBTUI = str(Path(sys.executable).with_name("nbtui"))
@@ -71,8 +71,8 @@ class Served:
 async def serve_notebook(path: Path, policy: AgentPolicy | None = None,
                          start_kernel: bool = True) -> AsyncIterator[Served]:
     """Open `path` as a session serving MCP on its socket (kernel started and ready)."""
-    session = NotebookSession(path, autosave_seconds=0)
-    endpoint = AgentEndpoint(session, policy=policy)
+    session = NotebookSession(path, autosave_seconds=0, policy=policy)
+    endpoint = AgentEndpoint(session)
     lock = SessionLock(session.path, endpoint.socket_path)
     await endpoint.start(lock)
     if start_kernel:

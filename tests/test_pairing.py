@@ -8,8 +8,8 @@ import json
 import pytest
 from mcp.shared.exceptions import MCPDeprecationWarning
 
-from nbtui.agent.policy import AgentPolicy
 from nbtui.core.document import USER
+from nbtui.core.policy import AgentPolicy
 from tests.conftest import agent, call, call_error, poll, serve_notebook
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import mcp_types as types
 
-from nbtui.agent.policy import AgentPolicy
 from nbtui.agent.server import AgentTools, ResourceUpdates, build_server
 from nbtui.agent.sessions import SessionLock, default_socket_path
 from nbtui.agent.transport import AgentConnection, SocketServer, current_connection, socket_streams
@@ -39,15 +38,12 @@ class AgentEndpoint:
     Args:
         session: the notebook session.
         socket_path: where to listen (default: derived from the notebook's path).
-        policy: what agents may do.
     """
 
-    def __init__(self, session: NotebookSession, socket_path: str | None = None,
-                 policy: AgentPolicy | None = None) -> None:
+    def __init__(self, session: NotebookSession, socket_path: str | None = None) -> None:
         self.session = session
         self.socket_path = socket_path or default_socket_path(session.path)
-        self.policy = policy or AgentPolicy()
-        self.tools = AgentTools(session, self.policy)
+        self.tools = AgentTools(session)
         self.server = build_server(self.tools)
         self.updates = ResourceUpdates(self.server, session.document)
         self._socket = SocketServer(self.socket_path, self._serve_connection)

@@ -24,10 +24,10 @@ from mcp.shared.subscriptions import ResourceUpdated
 from pydantic import ValidationError
 
 from nbtui import __version__
-from nbtui.agent import policy as access
 from nbtui.agent.packages import PackageError, install_into_kernel, parse_requirements
 from nbtui.agent.transport import current_connection
 from nbtui.agent.variables import VariablesError, list_kernel_variables
+from nbtui.core import policy as access
 from nbtui.core import render
 from nbtui.core.document import Cell, DocumentError, RevisionConflict
 from nbtui.core.kernel import Execution, KernelError
@@ -138,15 +138,18 @@ class AgentTools:
     """The tools' logic, bound to one session.
 
     Args:
-        session: the notebook session the tools act on.
-        policy: what agents may do (access mode and approval).
+        session: the notebook session the tools act on; its `policy` says what agents may do.
     """
 
-    def __init__(self, session: NotebookSession, policy: access.AgentPolicy | None = None) -> None:
+    def __init__(self, session: NotebookSession) -> None:
         self.session = session
         self.document = session.document
         self.kernel = session.kernel
-        self.policy = policy or access.AgentPolicy()
+
+    @property
+    def policy(self) -> access.AgentPolicy:
+        """The session's current rules for agents (the human may change them at any time)."""
+        return self.session.policy
 
     # -- helpers -------------------------------------------------------------------------
 

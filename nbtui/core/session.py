@@ -19,6 +19,7 @@ from typing import Any
 from nbtui.core import paths
 from nbtui.core.document import Document
 from nbtui.core.kernel import KernelSession, find_kernelspec
+from nbtui.core.policy import AgentPolicy
 from nbtui.core.storage import (
     FileFingerprint,
     NotebookFileError,
@@ -102,6 +103,7 @@ class NotebookSession:
         kernel_name: str | None = None,
         *,
         autosave_seconds: float = DEFAULT_AUTOSAVE_SECONDS,
+        policy: AgentPolicy | None = None,
     ) -> None:
         self.path = Path(path).absolute()
         if self.path.exists():
@@ -124,6 +126,8 @@ class NotebookSession:
                                     log_path=self.kernel_log)
         self.autosave_seconds = autosave_seconds
         self.activity = ActivityLog()
+        self.policy = policy or AgentPolicy()
+        """What agents may do; the TUI changes it while the session runs."""
         self.agents: dict[int, AttachedAgent] = {}
         self._agent_listeners: list[Callable[[], None]] = []
         self.last_save_error: str | None = None
@@ -224,9 +228,12 @@ class NotebookSession:
         """Names of the attached agents, in order of arrival."""
         return [a.name for a in self.agents.values()]
 
-    def on_agents_changed(self, listener: Callable[[], None]) -> None:
-        """Call `listener` whenever an agent attaches or detaches."""
+    def on_agents_changed(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` whenever an agent attaches or detaches; returns an unsubscribe
+        function."""
         self._agent_listeners.append(listener)
+        return lambda: (self._agent_listeners.remove(listener)
+                        if listener in self._agent_listeners else None)
 
     def _agents_changed(self) -> None:
         for listener in list(self._agent_listeners):

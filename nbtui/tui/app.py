@@ -220,8 +220,8 @@ class NotebookApp(App[None]):
             self.exit(return_code=1)
             return None
         _lock, endpoint = started
-        if self.approve and endpoint is not None:
-            endpoint.policy.approver = self.ask_approval
+        if self.approve:
+            self.session.policy.approver = self.ask_approval
         self.post_message(SessionStarted())
         return started
 
