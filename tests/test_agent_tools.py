@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 from nbtui.core.document import USER
-from tests.conftest import agent, call, poll
+from tests.conftest import agent, call, poll, serve_notebook
 
 
 async def test_tool_list_is_the_whole_contract(served):
@@ -312,3 +312,29 @@ async def test_modern_protocol_client_is_named_too(served):
     async with agent(served.socket, name="modern-agent", mode="auto") as client:
         data = await call(client, "insert_cell", source="modern = 1")
     assert served.document.get(data["cell"]["id"]).last_author == "modern-agent"
+
+
+async def test_run_all_runs_code_cells_top_to_bottom(tmp_path):
+    """run_cells(all=true) runs every code cell in notebook order and skips markdown."""
+    async with serve_notebook(tmp_path / "all.ipynb") as served:
+        doc = served.document
+        doc.insert_cell("trail = ['a']", author=USER)
+        doc.insert_cell("# a heading", cell_type="markdown", author=USER)
+        doc.insert_cell("trail.append('b'); trail", author=USER)
+        async with agent(served.socket) as client:
+            data = await call(client, "run_cells", all=True)
+        code_views = [v for v in data["cells"] if v["cell_type"] == "code"]
+        assert [v["status"] for v in code_views] == ["ok", "ok"]
+        assert code_views[-1]["outputs"][0]["text"] == "['a', 'b']"
+
+
+async def test_read_cells_by_index_range(served):
+    """read_cells with start/end returns exactly that slice of cells, in order."""
+    doc = served.document
+    base = len(doc)
+    for i in range(3):
+        doc.insert_cell(f"slice_{i} = {i}", author=USER)
+    async with agent(served.socket) as client:
+        views = (await call(client, "read_cells", start=base + 1, end=base + 3))["cells"]
+    assert [v["source"] for v in views] == ["slice_1 = 1", "slice_2 = 2"]
+    assert [v["index"] for v in views] == [base + 1, base + 2]
