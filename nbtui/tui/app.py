@@ -12,7 +12,9 @@ import asyncio
 import logging
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,11 +26,14 @@ from textual.screen import Screen
 
 from nbtui.core.document import DocumentEvent
 from nbtui.core.kernel import KernelEvent
+from nbtui.core.policy import ACCESS_MODES, EDIT, READ, RUN
 from nbtui.core.session import Activity, NotebookSession
 from nbtui.core.storage import FileChangedOnDisk, NotebookFileError
 from nbtui.tui.messages import (
     ActivityAdded,
+    AgentAccessRequested,
     AgentsChanged,
+    ApprovalModeRequested,
     DirtyMaybeChanged,
     DocumentChanged,
     KernelRequested,
@@ -56,6 +61,24 @@ FORCE_SAVE_SECONDS = 10.0
 """A second ctrl+s within this time overwrites a notebook that changed on disk."""
 
 SAVE_ERROR_POLL_SECONDS = 2.0
+
+ACCESS_NOTICES = {
+    READ: "Agents may now only read the notebook.",
+    EDIT: "Agents may now edit cells, but not run code.",
+    RUN: "Agents may now edit cells and run code.",
+}
+
+
+@dataclass(eq=False)
+class ApprovalRequest:
+    """An agent's execution waiting for the human's yes or no."""
+
+    agent: str
+    tool: str
+    code: str
+    answer: asyncio.Future[bool] = field(repr=False)
+    screen: ApprovalScreen | None = None
+    """The prompt, once it is shown."""
 
 
 class NotebookApp(App[None]):
@@ -89,6 +112,8 @@ class NotebookApp(App[None]):
         self._finished = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._save_conflict_at = 0.0
+        self._approvals: deque[ApprovalRequest] = deque()
+        self._asking: ApprovalRequest | None = None
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -127,6 +152,9 @@ class NotebookApp(App[None]):
         status.dirty = session.document.dirty
         status.agents = tuple(session.agent_names())
         status.socket_path = session.socket_path or ""
+        if self.approve:
+            session.policy.approver = self.ask_approval
+        self._show_policy()
         self.activity_log.display = False
         for entry in session.activity.entries:
             self.activity_log.add(entry)
@@ -134,8 +162,8 @@ class NotebookApp(App[None]):
             session.document.subscribe(self._document_event),
             session.kernel.subscribe(self._kernel_event),
             session.activity.subscribe(self._activity_event),
+            session.on_agents_changed(self._agents_event),
         ]
-        session.on_agents_changed(self._agents_event)
         self.set_interval(SAVE_ERROR_POLL_SECONDS, self._check_save_error)
         self.call_after_refresh(self._begin_start)
 
@@ -143,6 +171,9 @@ class NotebookApp(App[None]):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+        # The approver stays in place: from now on it declines, so nothing runs unasked while
+        # the session shuts down.
+        self._decline_all()
 
     # -- core events (listeners only post messages) -----------------------------------------
 
@@ -185,7 +216,9 @@ class NotebookApp(App[None]):
         self.activity_log.add(message.entry)
 
     def on_agents_changed(self, message: AgentsChanged) -> None:
-        self.status_bar.agents = tuple(self.session.agent_names())
+        # Agents may come and go while the app shuts down, after the status bar is gone.
+        for status in self.query(StatusBar):
+            status.agents = tuple(self.session.agent_names())
 
     def on_session_started(self, message: SessionStarted) -> None:
         self.status_bar.socket_path = self.session.socket_path or ""
@@ -219,9 +252,6 @@ class NotebookApp(App[None]):
             self.start_error = click.ClickException(f"Could not start the session: {exc}")
             self.exit(return_code=1)
             return None
-        _lock, endpoint = started
-        if self.approve:
-            self.session.policy.approver = self.ask_approval
         self.post_message(SessionStarted())
         return started
 
@@ -326,17 +356,127 @@ class NotebookApp(App[None]):
         panel = self.activity_log
         panel.display = not panel.display
 
+    # -- what agents may do -------------------------------------------------------------------
+
+    @property
+    def approving(self) -> bool:
+        """Whether agent executions wait for the human's approval."""
+        return self.session.policy.approver is not None
+
+    def _show_policy(self) -> None:
+        policy = self.session.policy
+        self.status_bar.access = policy.access
+        self.status_bar.approval = policy.approver is not None
+
+    def set_agent_access(self, access: str | None = None) -> None:
+        """Change what agents may do; it applies to their next tool call.
+
+        Args:
+            access: read, edit or run; None moves on in the cycle read → edit → run → read.
+        """
+        policy = self.session.policy
+        if access is None:
+            access = ACCESS_MODES[(ACCESS_MODES.index(policy.access) + 1) % len(ACCESS_MODES)]
+        if access not in ACCESS_MODES:
+            raise ValueError(f"unknown access mode {access!r}")
+        policy.access = access
+        if access != RUN:
+            # Nothing may run any more: the questions still open are answered no.
+            self._decline_all()
+        self._show_policy()
+        self.notify(ACCESS_NOTICES[access]
+                    + (" Their runs wait for your approval." if access == RUN and self.approving
+                       else ""), timeout=4)
+
+    def set_approval(self, on: bool | None = None) -> None:
+        """Switch approval of agent executions on or off (None: toggle).
+
+        Requests already asked (on screen or waiting) are still put to the human.
+        """
+        on = not self.approving if on is None else on
+        self.approve = on
+        self.session.policy.approver = self.ask_approval if on else None
+        self._show_policy()
+        if on and self.session.policy.access != RUN:
+            self.notify("Approval is on; agents may not run code at all until access is run "
+                        "(A).", timeout=4)
+        else:
+            self.notify("Agents' runs now wait for your yes (y) or no (n)." if on
+                        else "Agents run code without asking.", timeout=4)
+
+    def on_agent_access_requested(self, message: AgentAccessRequested) -> None:
+        self.set_agent_access(message.access)
+
+    def on_approval_mode_requested(self, message: ApprovalModeRequested) -> None:
+        self.set_approval(message.on)
+
     async def ask_approval(self, agent: str, tool: str, code: str) -> bool:
-        """Ask the human whether an agent may run code (approval mode)."""
+        """Ask the human whether an agent may run code (approval mode).
+
+        Questions queue: one prompt at a time, the next as soon as one is answered. The call
+        only waits on a future, so the event loop (other agents, the kernel, the human's keys)
+        carries on meanwhile.
+
+        Args:
+            agent: the agent's name.
+            tool: the tool it called.
+            code: what would run.
+
+        Returns:
+            Whether the human allowed it (False when the app ends first).
+        """
+        if self._finished or not self.is_running:
+            return False
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        request = ApprovalRequest(agent, tool, code, future)
+        future.add_done_callback(lambda _: self._request_done(request))
+        self._approvals.append(request)
+        self.call_later(self._show_next_approval)
+        return await future
+
+    @property
+    def pending_approvals(self) -> int:
+        """How many approval questions are open (shown or waiting)."""
+        return len(self._approvals) + (self._asking is not None)
+
+    def _show_next_approval(self) -> None:
+        if self._asking is not None:
+            if self._asking.screen is not None:
+                self._asking.screen.waiting = len(self._approvals)
+            return
+        while self._approvals and self._approvals[0].answer.done():
+            self._approvals.popleft()
+        if not self._approvals or not self.is_running:
+            return
+        request = self._asking = self._approvals.popleft()
+        screen = ApprovalScreen(request.agent, request.tool, request.code,
+                                waiting=len(self._approvals), early_keys_to=self.focused)
+        request.screen = screen
 
         def answered(allowed: bool | None) -> None:
-            if not future.done():
-                future.set_result(bool(allowed))
+            if not request.answer.done():
+                request.answer.set_result(bool(allowed))
 
-        self.call_later(self.push_screen, ApprovalScreen(agent, tool, code), answered)
-        self.call_later(self.bell)
-        return await future
+        self.push_screen(screen, answered)
+        self.bell()
+
+    def _request_done(self, request: ApprovalRequest) -> None:
+        # Answered, declined, or cancelled because the agent went away. Future callbacks run
+        # outside the app's context: the screen work happens in a callback of the app.
+        if self.is_running:
+            self.call_later(self._close_request, request)
+
+    def _close_request(self, request: ApprovalRequest) -> None:
+        if request is self._asking:
+            self._asking = None
+            if request.screen is not None:
+                request.screen.withdraw()
+        self._show_next_approval()
+
+    def _decline_all(self) -> None:
+        for request in [*self._approvals, *([self._asking] if self._asking else [])]:
+            if not request.answer.done():
+                request.answer.set_result(False)
 
     # -- command palette ---------------------------------------------------------------------
 
@@ -368,6 +508,17 @@ class NotebookApp(App[None]):
             ("Make cell raw", "r", lambda: view.action_to_type("raw")),
             ("Toggle output", "o: collapsed, expanded, hidden", view.action_toggle_output),
             ("Follow the agent", "f: scroll to where agents work", view.action_toggle_follow),
+            ("Undo the agent's change to this cell", "u: its edit, move or insert",
+             view.action_undo_agent_change),
+            ("Agents: read only", "A cycles read → edit → run",
+             lambda: self.set_agent_access(READ)),
+            ("Agents: edit, no runs", "A cycles read → edit → run",
+             lambda: self.set_agent_access(EDIT)),
+            ("Agents: edit and run", "A cycles read → edit → run",
+             lambda: self.set_agent_access(RUN)),
+            ("Agents: ask before every run" if not self.approving
+             else "Agents: run without asking", "ctrl+a switches approval on and off",
+             self.set_approval),
             ("Interrupt the kernel", "i i", kernel("interrupt")),
             ("Restart the kernel", "0 0", kernel("restart")),
             ("Save notebook", "ctrl+s", self.action_save),

@@ -93,3 +93,27 @@ class DirtyMaybeChanged(Message):
     def can_replace(self, message: Message) -> bool:
         """The status bar reads the current state, so one update is enough."""
         return isinstance(message, DirtyMaybeChanged)
+
+
+class AgentAccessRequested(Message):
+    """The human asked to change what agents may do (a key in command mode, the palette).
+
+    Args:
+        access: read, edit or run; None means the next mode in the cycle read → edit → run.
+    """
+
+    def __init__(self, access: str | None = None) -> None:
+        super().__init__()
+        self.access = access
+
+
+class ApprovalModeRequested(Message):
+    """The human asked to switch approval of agent runs on or off.
+
+    Args:
+        on: the new setting; None toggles it.
+    """
+
+    def __init__(self, on: bool | None = None) -> None:
+        super().__init__()
+        self.on = on

@@ -96,13 +96,13 @@ async def test_approval_mode_asks_the_human(notebook):
     app = NotebookApp(session, approve=True)
     async with app.run_test(size=(120, 40)) as pilot:
         answer = asyncio.ensure_future(app.ask_approval("claude", "run_code", "print(1)"))
-        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen),
-                         what="the question")
+        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
+                         and app.screen.ready, what="the question")
         await pilot.press("y")
         assert await asyncio.wait_for(answer, 5) is True
         answer = asyncio.ensure_future(app.ask_approval("claude", "run_code", "rm -rf"))
-        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen),
-                         what="the question")
+        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
+                         and app.screen.ready, what="the question")
         await pilot.press("n")
         assert await asyncio.wait_for(answer, 5) is False
     await app.finish()

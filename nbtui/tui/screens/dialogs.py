@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar, Literal
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widget import Widget
+from textual.widgets import Button, Static, TextArea
 
 QuitChoice = Literal["save", "discard", "cancel"]
 
@@ -41,39 +44,150 @@ class QuitScreen(ModalScreen[QuitChoice]):
         self.dismiss(choice)
 
 
+ANSWER_DELAY_SECONDS = 0.4
+"""An approval prompt takes an answer only once it has been on screen this long and no key has
+reached it for this long: keys typed in a burst (text meant for a cell) never answer it."""
+
+CODE_LINES = 20
+"""Lines of the code to run that the approval prompt shows."""
+
+WHAT_TOOLS_DO = {
+    "run_code": "run this code",
+    "run_cells": "run these cells",
+    "insert_cell": "insert this cell and run it",
+    "edit_cell": "run the cell it just edited",
+    "install_packages": "install packages",
+    "restart_kernel": "restart the kernel",
+}
+
+
 class ApprovalScreen(ModalScreen[bool]):
-    """Asks whether an agent may run code (approval mode).
+    """Asks whether an agent may run code (approval mode): y allows, n or esc declines.
+
+    The prompt is a modal screen drawn as a panel at the bottom, so the notebook stays in view
+    above it. It takes the keyboard, which means keys the human was typing into a cell can land
+    here; they are never an answer. An answer counts only when the prompt has been on screen for
+    :data:`ANSWER_DELAY_SECONDS` and the keyboard was quiet for as long before it, and the keys
+    are read from events delivered to this screen only (there are no y/n bindings, which a key
+    still on its way to the editor could trigger). Printable keys that arrive in the first
+    moment go to the editor if it had the focus, so text typed for a cell ends up in the cell.
 
     Args:
         agent: the agent's name.
         tool: the tool it called.
         code: what would run.
+        waiting: how many more requests wait behind this one.
+        early_keys_to: the widget that had the focus when the prompt appeared.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Allow"),
-        Binding("n,escape", "answer(False)", "Decline"),
-    ]
+    waiting: reactive[int] = reactive(0)
+    """How many more approval requests are queued behind this one."""
 
-    def __init__(self, agent: str, tool: str, code: str) -> None:
+    def __init__(self, agent: str, tool: str, code: str, *, waiting: int = 0,
+                 early_keys_to: Widget | None = None) -> None:
         super().__init__()
         self.agent, self.tool, self.code = agent, tool, code
+        self.set_reactive(ApprovalScreen.waiting, waiting)
+        self._early_keys_to = early_keys_to
+        self._shown_at = time.monotonic()
+        self._last_key_at = self._shown_at
+        self._withdrawn = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(Text.assemble((self.agent, "bold"), f" wants to {self.tool}:"))
+        with Vertical(classes="dialog", id="approval"):
+            yield Static(Text.assemble(
+                (self.agent, "bold"), f" asks to {WHAT_TOOLS_DO.get(self.tool, self.tool)}",
+                (f"  ({self.tool})", "dim"),
+            ), id="approval-title")
             lines = self.code.splitlines() or [""]
-            shown = "\n".join(lines[:20]) + (f"\n… {len(lines) - 20} more lines"
-                                              if len(lines) > 20 else "")
+            shown = "\n".join(lines[:CODE_LINES]) + (
+                f"\n… {len(lines) - CODE_LINES} more lines" if len(lines) > CODE_LINES else "")
             yield Static(Text(shown), classes="dialog-code")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Allow (y)", id="yes", variant="primary")
-                yield Button("Decline (n)", id="no", variant="error")
+            with Horizontal(id="approval-answers"):
+                yield Button("Allow (y)", id="yes", variant="primary", compact=True)
+                yield Button("Decline (n, esc)", id="no", variant="error", compact=True)
+                yield Static(id="approval-hint")
+
+    def on_mount(self) -> None:
+        # Buttons that could take the focus would let a typed enter press them.
+        for button in self.query(Button):
+            button.can_focus = False
+
+    def on_screen_resume(self) -> None:
+        if self._withdrawn:
+            self.dismiss(False)
+            return
+        # Shown for the first time, or again after a screen above it closed: wait afresh.
+        self._shown_at = self._last_key_at = time.monotonic()
+        self._show_hint()
+        self.set_timer(ANSWER_DELAY_SECONDS + 0.05, self._show_hint)
+
+    @property
+    def ready(self) -> bool:
+        """Whether a y, n or esc pressed now would be taken as the answer."""
+        now = time.monotonic()
+        return (now - self._shown_at >= ANSWER_DELAY_SECONDS
+                and now - self._last_key_at >= ANSWER_DELAY_SECONDS)
+
+    def watch_waiting(self) -> None:
+        if self.is_mounted:
+            self._show_hint()
+
+    def _show_hint(self, ignored: bool = False) -> None:
+        hint = Text()
+        if ignored:
+            hint.append("Keys typed in a hurry are not answers: pause, then press y or n.",
+                        "bold")
+        elif self.ready:
+            hint.append("y", "bold")
+            hint.append(" allows, ")
+            hint.append("n", "bold")
+            hint.append(" or ")
+            hint.append("esc", "bold")
+            hint.append(" declines.")
+        else:
+            hint.append("Read it first…", "dim")
+        if self.waiting:
+            hint.append(f"  {self.waiting} more request{'s' if self.waiting > 1 else ''} "
+                        "waiting.", "italic")
+        self.query_one("#approval-hint", Static).update(hint)
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        ready = self.ready
+        now = time.monotonic()
+        early = now - self._shown_at < ANSWER_DELAY_SECONDS
+        self._last_key_at = now
+        if early:
+            self._hand_back(event)
+        elif event.key in ("y", "n", "escape") and ready:
+            self._answer(event.key == "y")
+            return
+        self._show_hint(ignored=event.key in ("y", "n", "escape") and not early)
+        self.set_timer(ANSWER_DELAY_SECONDS + 0.05, self._show_hint)
+
+    def _hand_back(self, event: events.Key) -> None:
+        target = self._early_keys_to
+        if not isinstance(target, TextArea) or not target.is_attached or target.read_only:
+            return
+        text = "\n" if event.key == "enter" else event.character if event.is_printable else None
+        if text:
+            start, end = target.selection
+            target.replace(text, start, end, maintain_selection_offset=False)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        if time.monotonic() - self._shown_at >= ANSWER_DELAY_SECONDS:
+            self._answer(event.button.id == "yes")
 
-    def action_answer(self, allowed: bool) -> None:
-        """Answer the question."""
-        self.dismiss(allowed)
+    def _answer(self, allowed: bool) -> None:
+        if self.is_current:
+            self.dismiss(allowed)
+
+    def withdraw(self) -> None:
+        """The request was settled elsewhere (declined because access dropped, or the agent
+        went away): close without an answer."""
+        self._withdrawn = True
+        if self.is_current:
+            self.dismiss(False)

@@ -33,7 +33,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from nbtui.core.document import KERNEL, USER, Cell, Document, DocumentError, DocumentEvent
-from nbtui.tui.messages import KernelRequested, RunRequested
+from nbtui.tui.messages import (
+    AgentAccessRequested,
+    ApprovalModeRequested,
+    KernelRequested,
+    RunRequested,
+)
 from nbtui.tui.widgets.cell_render import (
     CellPainter,
     Fold,
@@ -136,6 +141,7 @@ class NotebookView(ScrollView, can_focus=True):
         Binding("b", "insert_below", "Insert a cell below"),
         Binding("d", "delete", "Delete the cell (press twice)", key_display="d d"),
         Binding("z", "undo_delete", "Undo the last delete"),
+        Binding("u", "undo_agent_change", "Undo the last agent change to the cell"),
         Binding("x", "cut", "Cut the cell"),
         Binding("c", "copy", "Copy the cell"),
         Binding("v", "paste", "Paste below"),
@@ -151,6 +157,8 @@ class NotebookView(ScrollView, can_focus=True):
         Binding("ctrl+r", "run('run_next')", "Run, select next (fallback for shift+enter)"),
         Binding("i", "interrupt", "Interrupt the kernel (press twice)", key_display="i i"),
         Binding("0", "restart", "Restart the kernel (press twice)", key_display="0 0"),
+        Binding("A", "agent_access", "Agent access: read → edit → run", key_display="A"),
+        Binding("ctrl+a", "approval_mode", "Approval of agent runs on / off"),
     ]
 
     class SelectionChanged(Message):
@@ -203,6 +211,8 @@ class NotebookView(ScrollView, can_focus=True):
         self._entries: dict[str, _Entry] = {}
         self._folds: dict[str, Fold] = {}
         self._marks: dict[str, tuple[str, float]] = {}
+        self._runners: dict[str, str] = {}
+        """Who asked for the run of each queued or running cell."""
         self._synced_revision = -1
         self._width = 0
         self._painter: CellPainter | None = None
@@ -520,6 +530,11 @@ class NotebookView(ScrollView, can_focus=True):
         if kind in ("focus", "saved", "dirty") or (kind == "outputs" and cell_id is None):
             return
         agent = event.author not in (USER, KERNEL)
+        if cell_id is not None and kind in ("status", "run", "delete"):
+            if kind == "status" and event.details.get("status") in ("queued", "running"):
+                self._runners[cell_id] = event.author
+            else:
+                self._runners.pop(cell_id, None)
         if agent and cell_id is not None and kind in AGENT_MARK_KINDS:
             self._marks[cell_id] = (event.author, time.monotonic())
             self._start_mark_timer()
@@ -707,12 +722,24 @@ class NotebookView(ScrollView, can_focus=True):
         text = text.rjust(prompt_width - 1)[: prompt_width - 1] + " "
         return Strip([gutter, Segment(text, style)], PROMPT_WIDTH)
 
+    def run_owner(self, cell_id: str) -> str | None:
+        """Who asked for the run of a queued or running cell (None: not queued or running)."""
+        if not self.document.has(cell_id):
+            return None
+        if self.document.get(cell_id).status not in ("queued", "running"):
+            return None
+        return self._runners.get(cell_id)
+
     def _with_badge(self, body: Strip, cell: Cell, cell_id: str) -> Strip:
         parts = []
+        owner = self._runners.get(cell_id) if cell.status in ("queued", "running") else None
+        by_agent = owner is not None and owner not in (USER, KERNEL)
         if cell.status == "queued":
-            parts.append(("queued", self._styles["badge"]))
+            parts.append((f"queued: {owner}" if by_agent else "queued", self._styles["badge"]))
+        elif cell.status == "running" and by_agent:
+            parts.append((f"running: {owner}", self._styles["badge"]))
         mark = self._marks.get(cell_id)
-        if mark is not None:
+        if mark is not None and not (by_agent and mark[0] == owner):
             age = time.monotonic() - mark[1]
             if age <= AGENT_MARK_SECONDS:
                 fading = age > AGENT_MARK_SECONDS - AGENT_MARK_FADE_SECONDS
@@ -864,6 +891,38 @@ class NotebookView(ScrollView, can_focus=True):
         self.catch_up()
         self.select(cell.id)
 
+    def action_undo_agent_change(self) -> None:
+        """Take back the last change an agent made to the selected cell: its edit, its move,
+        or the cell itself if an agent inserted it (z brings that back)."""
+        cell_id = self.selected_id
+        if cell_id is None or not self.document.has(cell_id):
+            return
+        number = self.document.index_of(cell_id) + 1
+        try:
+            change = self.document.undo_agent_change(cell_id, author=USER)
+        except DocumentError as exc:
+            self._notify_error(exc)
+            return
+        if change is None:
+            self.notify(f"Cell {number} has no agent change to undo.")
+            return
+        self._marks.pop(cell_id, None)
+        self.catch_up()
+        who = change.author
+        if change.kind == "insert":
+            if self._ids:
+                self._select_index(min(number - 1, len(self._ids) - 1))
+            else:
+                self.selected_id = None
+                self.post_message(self.SelectionChanged(None))
+            self.notify(f"Removed the cell {who} inserted (cell {number}); z brings it back.")
+        elif change.kind == "move":
+            self.select(cell_id)
+            self.notify(f"Undid {who}'s move of cell {number}: it is cell "
+                        f"{self.document.index_of(cell_id) + 1} again.")
+        else:
+            self.notify(f"Undid {who}'s edit of cell {number}.")
+
     def action_cut(self) -> None:
         """Cut the selected cell to the clipboard."""
         if self.selected_id is None:
@@ -925,6 +984,14 @@ class NotebookView(ScrollView, can_focus=True):
     def action_run(self, how: str) -> None:
         """Run the selected cell (see :data:`~nbtui.tui.messages.RunHow`)."""
         self.post_message(RunRequested(how))  # type: ignore[arg-type]
+
+    def action_agent_access(self) -> None:
+        """Let agents do more, or less: read → edit → run → read."""
+        self.post_message(AgentAccessRequested())
+
+    def action_approval_mode(self) -> None:
+        """Switch approval of agent runs on or off."""
+        self.post_message(ApprovalModeRequested())
 
     def action_interrupt(self) -> None:
         """Interrupt the kernel on the second press of `i`."""

@@ -1,10 +1,18 @@
-"""The status bar: notebook, unsaved marker, mode, kernel state, agents and the socket path."""
+"""The status bar: notebook, unsaved marker, mode, kernel state, agents (who is attached, what
+they may do) and the socket path."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+ACCESS_LABELS = {
+    "read": "read-only",
+    "edit": "edit, no runs",
+    "run": "run",
+}
+"""How the status bar names each agent access mode."""
 
 KERNEL_HINTS = {
     "dead": "dead: press 0 0 to restart",
@@ -29,6 +37,10 @@ class StatusBar(Widget):
     """starting, idle, busy, dead, restarting or stopped."""
     agents: reactive[tuple[str, ...]] = reactive(())
     """Names of the attached agents."""
+    access: reactive[str] = reactive("run")
+    """What agents may do: read, edit or run."""
+    approval: reactive[bool] = reactive(False)
+    """Whether every agent execution waits for the human's yes."""
     socket_path: reactive[str] = reactive("")
     """Where agents connect (empty: no agent socket)."""
     follow: reactive[bool] = reactive(False)
@@ -53,7 +65,11 @@ class StatusBar(Widget):
         state = KERNEL_HINTS.get(self.kernel_state, self.kernel_state)
         parts += [sep, f"{self.kernel_name}: ", (state, "bold")]
         agents = ", ".join(self.agents) if self.agents else "none"
-        parts += [sep, "agents: ", (agents, "bold" if self.agents else "")]
+        parts += [sep, "agents: ", (agents, "bold" if self.agents else ""), " · ",
+                  (ACCESS_LABELS.get(self.access, self.access),
+                   "bold" if self.access != "run" else "")]
+        if self.approval:
+            parts.append((" ✓approve", "bold"))
         if self.follow:
             parts += [sep, ("following", "bold")]
         if self.save_error:
