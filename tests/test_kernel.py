@@ -297,6 +297,23 @@ async def test_a_cell_run_writes_outputs_and_execution_count_into_the_document(
     assert session.state == "idle"
 
 
+async def test_a_cell_queued_again_shows_the_waiting_runs_author(
+        session: KernelSession) -> None:
+    """When a cell finishes while another run of it waits, its queued status is attributed to
+    the author of the waiting run."""
+    doc = session.document
+    cell = doc.insert_cell("import time; time.sleep(0.2)")
+    events = []
+    unsubscribe = doc.subscribe(events.append)
+    first = session.run_cell(cell.id, "alpha")
+    second = session.run_cell(cell.id, "beta")
+    await finished(first)
+    unsubscribe()
+    queued_again = [e for e in events if e.kind == "status" and e.details["status"] == "queued"]
+    assert queued_again and queued_again[-1].author == "beta"
+    await finished(second)
+
+
 async def test_running_a_markdown_cell_is_done_at_once_without_the_kernel(
         session: KernelSession) -> None:
     """A markdown cell 'runs' as Jupyter renders it: finished ok, no outputs, no queue."""

@@ -1206,8 +1206,10 @@ class KernelSession:
                                   summary=summary or "aborted")
         else:
             self._update_document(doc.set_status, cell_id, "idle", author=execution.author)
-        if any(q.cell_id == cell_id for q in self.queue):
-            self._update_document(doc.set_status, cell_id, "queued", author=execution.author)
+        waiting = next((q for q in self.queue if q.cell_id == cell_id), None)
+        if waiting is not None:
+            # The cell is queued again: its status belongs to the run that is waiting.
+            self._update_document(doc.set_status, cell_id, "queued", author=waiting.author)
 
     def _keep_scratch_displays(self, collector: OutputCollector) -> None:
         if not any(True for _ in collector.display_ids):
