@@ -24,7 +24,7 @@ from textual.strip import Strip
 from nbtui.core.document import Cell
 from nbtui.core.render import collapse_carriage_returns, html_to_text, output_images
 from nbtui.tui.widgets.highlight import highlight_lines, lexer_for
-from nbtui.tui.widgets.images import image_lines
+from nbtui.tui.widgets.images import image_lines, image_mode
 
 Fold = Literal["collapsed", "expanded", "hidden"]
 """How a cell's outputs are shown: the first lines only, all of them, or not at all."""
@@ -178,7 +178,7 @@ class CellPainter:
     def __init__(self, console: Console, palette: Palette) -> None:
         self.console = console
         self.palette = palette
-        self._images: dict[tuple[int, str, str, int], list[Strip]] = {}
+        self._images: dict[tuple[int, str, str, int, str], list[Strip]] = {}
 
     # -- sources -------------------------------------------------------------------------
 
@@ -300,7 +300,7 @@ class CellPainter:
 
     def _image(self, output: dict[str, Any], mime: str, value: Any, width: int) -> list[Strip]:
         text = _join(value)
-        key = (len(text), text[:128], text[-128:], width)
+        key = (len(text), text[:128], text[-128:], width, image_mode().mode)
         cached = self._images.get(key)
         if cached is not None:
             return cached

@@ -1,30 +1,58 @@
-"""Images in outputs, drawn with textual-image's half-block renderer.
+"""Images in outputs: how this terminal can show them, and the screen lines that show them.
 
-Half blocks (one character cell shows two pixels stacked, with foreground and background
-colours) work in every colour terminal, over SSH, inside tmux and under Textual's headless test
-driver, and they can be cached as plain lines like any other output.
+The way is decided once, from the environment alone (:func:`detect_image_mode`). Nothing asks
+the terminal: a query writes escape sequences and reads the answer from stdin, which would fight
+with Textual once the app runs, and inside tmux it would answer for the outer terminal.
 
-textual-image probes the terminal (for sixel and kitty graphics, and for the size of a character
-cell) when some of its modules are imported. A probe writes escape sequences to the terminal and
-reads the answer from stdin, which would fight with Textual once the app runs, and inside tmux
-it answers for the outer terminal. So this module seeds textual-image's cell size itself (from
-the kernel's TIOCGWINSZ answer, which writes nothing) and imports the renderer with the probe
-disabled.
+- ``kitty``: the kitty graphics protocol with unicode placeholders. The picture is sent to the
+  terminal once, through Textual's own output stream; the screen lines are ordinary text (a
+  private-use character with diacritics that say which row and column of the picture a cell
+  shows, coloured with the image's id), so they are cached and scrolled like any other line.
+- ``halfblock``: unicode half blocks, one character cell showing two pixels stacked, drawn with
+  textual-image's renderer. They work in every colour terminal, over SSH, inside tmux and under
+  Textual's headless test driver. This is the fallback whenever nothing better is known.
+- ``sixel``: recognised (WezTerm, iTerm2, ``NBTUI_IMAGES=sixel``) but drawn as half blocks for
+  now. A sixel picture is painted at the cursor over the cells it covers and must be sent again
+  whenever any of those cells is redrawn or scrolled, which the notebook view's cached lines
+  cannot express.
+- ``none``: a one-line note instead of the picture.
+
+``NBTUI_IMAGES=halfblock|kitty|sixel|none`` overrides the detection (``auto`` detects).
+
+textual-image also probes the terminal when some of its modules are imported; this module seeds
+textual-image's cell size itself (from the kernel's TIOCGWINSZ answer, which writes nothing)
+and imports its renderers with the probe disabled.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import io
 import logging
+import os
 import sys
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from rich.color import Color
 from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
+from rich.style import Style
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 log = logging.getLogger(__name__)
+
+ImageMode = Literal["kitty", "sixel", "halfblock", "none"]
+"""A way of showing images (see the module's docstring)."""
+
+IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
 
 DEFAULT_CELL_SIZE = (10, 20)
 """Pixel size of a character cell when the terminal does not say (VT340, textual-image's guess)."""
@@ -32,7 +60,97 @@ DEFAULT_CELL_SIZE = (10, 20)
 MAX_IMAGE_ROWS = 30
 """Images are scaled down to at most this many lines."""
 
+SIXEL_TERMINALS = ("WezTerm", "iTerm.app")
+"""`TERM_PROGRAM` values of terminals that draw sixel (and not kitty's unicode placeholders)."""
+
+_PLACEHOLDER = "\U0010eeee"
+"""The kitty graphics protocol's placeholder character."""
+
+_CHUNK = 4096
+"""Base64 characters per kitty graphics escape sequence."""
+
+
+@dataclass(frozen=True)
+class ImageSupport:
+    """How images are shown, and why."""
+
+    mode: ImageMode
+    reason: str
+
+
+def detect_image_mode(environ: Mapping[str, str], *,
+                      pixel_size_known: bool = True) -> ImageSupport:
+    """Decide how to show images from the environment alone; nothing is sent to the terminal.
+
+    Args:
+        environ: the environment (``os.environ``).
+        pixel_size_known: whether the terminal reports a character cell's size in pixels
+            (TIOCGWINSZ); sixel images cannot be sized without it, which is common over SSH.
+
+    Returns:
+        The mode and a sentence saying why.
+    """
+    override = environ.get("NBTUI_IMAGES", "").strip().lower()
+    ignored = ""
+    if override in IMAGE_MODES:
+        return ImageSupport(override, f"NBTUI_IMAGES={override}")  # type: ignore[arg-type]
+    if override not in ("", "auto"):
+        ignored = (f"NBTUI_IMAGES={override} is not one of auto, {', '.join(IMAGE_MODES)}; "
+                   "detected instead: ")
+    term = environ.get("TERM", "")
+    program = environ.get("TERM_PROGRAM", "")
+    if (environ.get("TMUX") or environ.get("STY") or environ.get("ZELLIJ")
+            or term.startswith(("screen", "tmux"))):
+        return ImageSupport("halfblock", ignored + "inside a terminal multiplexer (tmux passes "
+                            "no kitty graphics, and sixel only from 3.4 when built with it)")
+    if term == "xterm-kitty":
+        return ImageSupport("kitty", ignored + "TERM=xterm-kitty")
+    if program in SIXEL_TERMINALS:
+        if not pixel_size_known:
+            return ImageSupport("halfblock", ignored + f"{program} draws sixel, but the "
+                                "terminal does not report its cell size in pixels")
+        return ImageSupport("sixel", ignored + f"TERM_PROGRAM={program}")
+    if environ.get("KITTY_WINDOW_ID") and program in ("", "kitty"):
+        return ImageSupport("kitty", ignored + "KITTY_WINDOW_ID is set")
+    return ImageSupport("halfblock", ignored + "no graphics protocol known for this terminal")
+
+
+def drawn_mode(mode: ImageMode) -> ImageMode:
+    """The mode the notebook view can draw for `mode`: sixel falls back to half blocks."""
+    return "halfblock" if mode == "sixel" else mode
+
+
+_support: ImageSupport | None = None
 _prepared = False
+
+
+def image_mode() -> ImageSupport:
+    """How this process shows images (detected on first use, from `os.environ`)."""
+    global _support
+    if _support is None:
+        _support = detect_image_mode(os.environ,
+                                     pixel_size_known=_terminal_cell_size() is not None)
+        log.info("Images: %s (%s)", _support.mode, _support.reason)
+    return _support
+
+
+def set_image_mode(mode: ImageMode | ImageSupport | None) -> ImageSupport | None:
+    """Show images this way from now on, whatever the terminal (None: detect again).
+
+    For output that must not depend on the terminal it runs in (snapshots, screenshots).
+
+    Args:
+        mode: a mode, or a previous setting to restore, or None.
+
+    Returns:
+        The previous setting (None if it was not decided yet).
+    """
+    global _support
+    previous = _support
+    if isinstance(mode, str):
+        mode = ImageSupport(mode, "set by the program")
+    _support = mode
+    return previous
 
 
 class _NoTTY(io.TextIOBase):
@@ -52,7 +170,7 @@ def _probe_disabled() -> Iterator[None]:
         sys.__stdout__ = saved  # type: ignore[misc]
 
 
-def _terminal_cell_size() -> tuple[int, int]:
+def _terminal_cell_size() -> tuple[int, int] | None:
     """The pixel size of a character cell, if the terminal reports it through TIOCGWINSZ."""
     try:
         import fcntl
@@ -61,13 +179,13 @@ def _terminal_cell_size() -> tuple[int, int]:
 
         stream = sys.__stdout__
         if stream is None or not stream.isatty():
-            return DEFAULT_CELL_SIZE
+            return None
         raw = fcntl.ioctl(stream.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
         rows, columns, width, height = struct.unpack("HHHH", raw)
     except (ImportError, OSError, ValueError):
-        return DEFAULT_CELL_SIZE
+        return None
     if not (rows and columns and width and height):
-        return DEFAULT_CELL_SIZE
+        return None
     return max(1, width // columns), max(1, height // rows)
 
 
@@ -83,9 +201,30 @@ def prepare_images() -> None:
     with _probe_disabled():
         from textual_image import _terminal
 
-        _terminal.get_cell_size._result = _terminal.CellSize(*_terminal_cell_size())  # type: ignore[attr-defined]
+        size = _terminal_cell_size() or DEFAULT_CELL_SIZE
+        _terminal.get_cell_size._result = _terminal.CellSize(*size)  # type: ignore[attr-defined]
         import textual_image.renderable  # noqa: F401 - imported here, with probing disabled
     _prepared = True
+
+
+def set_cell_size(width: int, height: int) -> tuple[int, int]:
+    """Draw images for character cells of this many pixels, whatever the terminal says.
+
+    For output that must not depend on the terminal it runs in (snapshots, screenshots).
+
+    Args:
+        width: a cell's width in pixels.
+        height: a cell's height in pixels.
+
+    Returns:
+        The cell size used until now.
+    """
+    prepare_images()
+    from textual_image import _terminal
+
+    previous = _cell_size()
+    _terminal.get_cell_size._result = _terminal.CellSize(max(1, width), max(1, height))  # type: ignore[attr-defined]
+    return previous
 
 
 def _cell_size() -> tuple[int, int]:
@@ -95,10 +234,21 @@ def _cell_size() -> tuple[int, int]:
     return size.width, size.height
 
 
+def _fit(px_w: int, px_h: int, max_width: int, cell: tuple[int, int]) -> tuple[int, int]:
+    """Columns and rows an image of this many pixels takes, at most `max_width` columns."""
+    cell_w, cell_h = cell
+    width = max(1, min(max_width, round(px_w / cell_w)))
+    rows = max(1, round(width * cell_w * px_h / px_w / cell_h))
+    if rows > MAX_IMAGE_ROWS:
+        rows = MAX_IMAGE_ROWS
+        width = max(1, min(max_width, round(rows * cell_h * px_w / px_h / cell_w)))
+    return width, rows
+
+
 def image_lines(
     raw: bytes, console: Console, options: ConsoleOptions, max_width: int
 ) -> list[list[Segment]] | None:
-    """Render image bytes (PNG, JPEG) as lines of half-block segments.
+    """Render image bytes (PNG, JPEG) as lines of segments, the way this terminal shows them.
 
     Args:
         raw: the encoded image.
@@ -110,27 +260,163 @@ def image_lines(
         Lines of segments, or None if the bytes are not an image PIL can read.
     """
     prepare_images()
-    from PIL import Image as PILImage
-    from textual_image.renderable.halfcell import Image as HalfcellImage
+    from PIL import Image as PILImageModule
 
     try:
-        with PILImage.open(io.BytesIO(raw)) as opened:
+        with PILImageModule.open(io.BytesIO(raw)) as opened:
             picture = opened.convert("RGB")
     except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for bad data
         log.info("Cannot draw an image output: %s", exc)
         return None
-    cell_w, cell_h = _cell_size()
     px_w, px_h = picture.size
     if not px_w or not px_h:
         return None
-    width = max(1, min(max_width, round(px_w / cell_w)))
-    rows = max(1, round(width * cell_w * px_h / px_w / cell_h))
-    if rows > MAX_IMAGE_ROWS:
-        rows = MAX_IMAGE_ROWS
-        width = max(1, min(max_width, round(rows * cell_h * px_w / px_h / cell_w)))
+    mode = drawn_mode(image_mode().mode)
+    if mode == "none":
+        return [[Segment(f"[image, {px_w}×{px_h} pixels]")]]
+    if mode == "kitty" and (console.color_system != "truecolor" or "NO_COLOR" in os.environ):
+        # The placeholders' colour is the image id: fewer colours (or none) would change it.
+        mode = "halfblock"
+    if mode == "kitty":
+        width, rows = _fit(px_w, px_h, min(max_width, len(_diacritics())), _cell_size())
+        return kitty_images.lines(picture, width, rows)
+    width, rows = _fit(px_w, px_h, max_width, _cell_size())
+    from textual_image.renderable.halfcell import Image as HalfcellImage
+
     renderable = HalfcellImage(picture, width=width, height=rows)
     with warnings.catch_warnings():
         # textual-image 0.12 reads pixels with Image.getdata, which Pillow 13 deprecates.
         warnings.simplefilter("ignore", DeprecationWarning)
         return console.render_lines(renderable, options.update(width=width, height=rows),
                                     pad=False)
+
+
+# -- kitty graphics -----------------------------------------------------------------------
+
+
+def _diacritics() -> list[int]:
+    """The kitty protocol's row/column diacritics (kitty's rowcolumn-diacritics.txt)."""
+    prepare_images()
+    from textual_image.renderable import tgp
+
+    return tgp._NUMBER_TO_DIACRITIC
+
+
+def kitty_transmit(image_id: int, png: bytes, columns: int, rows: int) -> str:
+    """The escape sequences that send a PNG to the terminal and place it virtually.
+
+    The picture is sent in chunks (only the first carries the keys, as the protocol asks), then
+    a virtual placement (``U=1``) of `columns` x `rows` cells is made, which the unicode
+    placeholders of that image id show. ``q=2``: the terminal answers nothing.
+    """
+    data = base64.standard_b64encode(png).decode("ascii")
+    chunks = [data[i:i + _CHUNK] for i in range(0, len(data), _CHUNK)] or [""]
+    parts = []
+    for n, chunk in enumerate(chunks):
+        more = int(n < len(chunks) - 1)
+        keys = f"a=t,f=100,t=d,i={image_id},q=2,m={more}" if n == 0 else f"m={more},q=2"
+        parts.append(f"\x1b_G{keys};{chunk}\x1b\\")
+    parts.append(f"\x1b_Ga=p,U=1,i={image_id},c={columns},r={rows},q=2\x1b\\")
+    return "".join(parts)
+
+
+def _write_through_app(sequence: str) -> bool:
+    """Write to the terminal through the running Textual app's output stream.
+
+    The sequence then reaches the terminal in order with Textual's own frames (the driver has
+    one writer), before the frame that shows the placeholders. Returns False without an app.
+    """
+    from textual._context import active_app
+
+    try:
+        app = active_app.get()
+    except LookupError:
+        return False
+    driver = getattr(app, "_driver", None)
+    if driver is None:
+        return False
+    driver.write(sequence)
+    return True
+
+
+class KittyImages:
+    """Pictures sent to a kitty-protocol terminal, and the placeholder lines that show them.
+
+    Each distinct picture (at a size) gets a 24-bit image id, sent once per terminal; the lines
+    can be rebuilt at any time without sending it again.
+
+    Args:
+        write: writes escape sequences to the terminal; returns False when there is none yet.
+        terminal: the key of the current terminal (sent pictures are remembered per key).
+    """
+
+    def __init__(self, write: Callable[[str], bool] = _write_through_app,
+                 terminal: Callable[[], Any] | None = None) -> None:
+        self._write = write
+        self._terminal = terminal or _current_app
+        self._ids: dict[tuple[bytes, int, int], int] = {}
+        self._used: set[int] = set()
+        self._sent: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
+        self._sent_nowhere: set[int] = set()
+
+    def image_id(self, picture: PILImage, columns: int, rows: int) -> int:
+        """The id of a picture at a size: stable, non-zero, distinct from other pictures'."""
+        digest = hashlib.blake2b(repr(picture.size).encode() + picture.tobytes(),
+                                 digest_size=16).digest()
+        key = (digest, columns, rows)
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        candidate = int.from_bytes(hashlib.blake2b(key[0] + bytes([columns % 256, rows % 256]),
+                                                   digest_size=3).digest(), "big")
+        while candidate == 0 or candidate in self._used:
+            candidate = (candidate + 1) % (1 << 24)
+        self._ids[key] = candidate
+        self._used.add(candidate)
+        return candidate
+
+    def lines(self, picture: PILImage, columns: int, rows: int) -> list[list[Segment]]:
+        """Send the picture if this terminal does not have it yet; its placeholder lines."""
+        image_id = self.image_id(picture, columns, rows)
+        sent = self._sent_to()
+        if image_id not in sent:
+            png = io.BytesIO()
+            cell_w, cell_h = _cell_size()
+            picture.resize((columns * cell_w, rows * cell_h)).save(png, format="PNG")
+            if self._write(kitty_transmit(image_id, png.getvalue(), columns, rows)):
+                sent.add(image_id)
+        return placeholder_lines(image_id, columns, rows)
+
+    def _sent_to(self) -> set[int]:
+        terminal = self._terminal()
+        if terminal is None:
+            return self._sent_nowhere
+        return self._sent.setdefault(terminal, set())
+
+
+def _current_app() -> Any:
+    from textual._context import active_app
+
+    try:
+        return active_app.get()
+    except LookupError:
+        return None
+
+
+def placeholder_lines(image_id: int, columns: int, rows: int) -> list[list[Segment]]:
+    """Lines of unicode placeholders showing `rows` x `columns` cells of an image.
+
+    Every cell carries its row and column diacritics, so that any part of a line, cut anywhere
+    by the compositor, still shows the right piece of the picture. The foreground colour is the
+    24-bit image id.
+    """
+    marks = _diacritics()
+    style = Style(color=Color.from_rgb((image_id >> 16) & 255, (image_id >> 8) & 255,
+                                       image_id & 255))
+    return [[Segment("".join(_PLACEHOLDER + chr(marks[row]) + chr(marks[column])
+                             for column in range(columns)), style)]
+            for row in range(rows)]
+
+
+kitty_images = KittyImages()
+"""The process's kitty pictures (the terminal is the running app's)."""
