@@ -72,11 +72,16 @@ class SessionStarted(Message):
 
 
 class RunRequested(Message):
-    """The human pressed a run key (in command or edit mode)."""
+    """The human pressed a run key (in command or edit mode).
 
-    def __init__(self, how: RunHow) -> None:
+    `cell_id` is the cell that was selected when the key was pressed: keys typed right after
+    (a quick `j`) must not change which cell runs.
+    """
+
+    def __init__(self, how: RunHow, cell_id: str | None = None) -> None:
         super().__init__()
         self.how = how
+        self.cell_id = cell_id
 
 
 class KernelRequested(Message):

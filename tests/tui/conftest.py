@@ -10,6 +10,12 @@ import pytest
 from tui_helpers import write_notebook
 
 
+@pytest.fixture(autouse=True)
+def half_block_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draw images with half-blocks whatever terminal runs the tests (kitty would differ)."""
+    monkeypatch.setenv("NBTUI_IMAGES", "halfblock")
+
+
 @pytest.fixture
 def notebook(tmp_path: Path) -> Callable[..., Path]:
     """Make a notebook file in the test's directory."""

@@ -98,3 +98,19 @@ async def test_interrupt_and_a_dead_kernel_restarted_with_0_0(notebook):
         await pilot.press("j", "ctrl+enter")
         await wait_until(pilot, lambda: "alive" in app.view.visible_text(), KERNEL_TIMEOUT,
                          what="a run after the restart")
+
+
+async def test_a_run_key_runs_the_cell_selected_when_it_was_pressed(notebook):
+    """A run request carries its cell: moving the selection before it is handled (a quick j
+    after ctrl+e) does not change which cell runs."""
+    from nbtui.tui.messages import RunRequested
+
+    path = notebook([("code", "first_ran = True"), ("code", "second_ran = True")])
+    async with running_app(path, kernel=True) as (app, pilot):
+        doc, view = app.session.document, app.view
+        first, second = doc.cells
+        view.select(second.id)
+        app.pane.post_message(RunRequested("run", first.id))
+        await wait_until(pilot, lambda: first.execution_count is not None, KERNEL_TIMEOUT,
+                         what="the first cell to run")
+        assert second.execution_count is None and second.status == "idle"

@@ -127,7 +127,7 @@ class CellEditor(TextArea):
 
     def action_run(self, how: str) -> None:
         """Run the cell (see :data:`~nbtui.tui.messages.RunHow`)."""
-        self.post_message(RunRequested(how))  # type: ignore[arg-type]
+        self.post_message(RunRequested(how, self.cell_id))  # type: ignore[arg-type]
 
 
 class CompletionMenu(OptionList):

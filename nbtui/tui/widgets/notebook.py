@@ -238,7 +238,7 @@ class NotebookPane(Container):
     def _run_requested(self, message: RunRequested) -> None:
         message.stop()
         view = self.view
-        cell_id = view.selected_id
+        cell_id = message.cell_id or view.selected_id
         if cell_id is None or not self.document.has(cell_id):
             return
         editing = self.mode == "edit"
@@ -252,10 +252,11 @@ class NotebookPane(Container):
             self.leave_edit()
             return
         self.leave_edit()
-        index = view.selected_index
+        index = self.document.index_of(cell_id) if self.document.has(cell_id) else None
         if message.how == "run_next" and index is not None and index + 1 < len(view.cell_ids):
             view.select(view.cell_ids[index + 1])
             return
+        view.select(cell_id)
         cell = view.insert_below()
         if cell is not None:
             self.enter_edit(cell.id)

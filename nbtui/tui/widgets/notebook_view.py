@@ -983,7 +983,7 @@ class NotebookView(ScrollView, can_focus=True):
 
     def action_run(self, how: str) -> None:
         """Run the selected cell (see :data:`~nbtui.tui.messages.RunHow`)."""
-        self.post_message(RunRequested(how))  # type: ignore[arg-type]
+        self.post_message(RunRequested(how, self.selected_id))  # type: ignore[arg-type]
 
     def action_agent_access(self) -> None:
         """Let agents do more, or less: read → edit → run → read."""
