@@ -18,7 +18,6 @@ the process CPU time a key costs, repaint and test-driver overhead included.
     python bench/tui_scale.py 1000            # one size, no flood
     python bench/tui_scale.py flood           # the flood only
     python bench/tui_scale.py --flood-lines 200000 10 1000 flood
-    python bench/tui_scale.py --gc-freeze 10 1000    # what gc.freeze() after first paint gives
 """
 
 from __future__ import annotations
@@ -164,12 +163,8 @@ async def settle(app: TimedApp) -> None:
         await asyncio.sleep(1 / 30)
 
 
-async def measure(cells: int, tmp: Path, *, freeze: bool = False) -> dict[str, Any]:
-    """First paint, j/k, jump to end and agent edits for one notebook size.
-
-    With `freeze`, everything alive after the first paint is moved out of the garbage
-    collector's sight (`gc.freeze()`), as the app could do once the notebook is on screen.
-    """
+async def measure(cells: int, tmp: Path) -> dict[str, Any]:
+    """First paint, j/k, jump to end and agent edits for one notebook size."""
     path = tmp / f"n{cells}.ipynb"
     make_notebook(path, cells)
     t0 = time.perf_counter()
@@ -188,8 +183,6 @@ async def measure(cells: int, tmp: Path, *, freeze: bool = False) -> dict[str, A
         async with app.run_test(size=SIZE):
             t_paint = await app.until_needle("Step 0") - t0
             await settle(app)
-            if freeze:
-                gc.freeze()
             actions, frames, cpu = [], [], []
             for key in key_sequence(cells, KEYS):
                 c = time.process_time()
@@ -204,6 +197,7 @@ async def measure(cells: int, tmp: Path, *, freeze: bool = False) -> dict[str, A
             _, t_end = await key_to_frame(app, "end")
         await app.finish()
     finally:
+        # The app freezes what it loaded after its first frame; let the next size start clean.
         gc.unfreeze()
         await endpoint.close()
         lock.release()
@@ -374,7 +368,7 @@ def show(title: str, result: dict[str, Any]) -> None:
         print(f"  {key:<28} {shown}")
 
 
-async def main(sizes: list[int], flood: bool, flood_lines: int, freeze: bool) -> None:
+async def main(sizes: list[int], flood: bool, flood_lines: int) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         os.environ.setdefault("NBTUI_RUNTIME_DIR", str(tmp / "run"))
@@ -384,9 +378,8 @@ async def main(sizes: list[int], flood: bool, flood_lines: int, freeze: bool) ->
         if sizes:
             await measure(10, tmp)  # warm-up: first imports and caches, not reported
         for cells in sizes:
-            results[cells] = await measure(cells, tmp, freeze=freeze)
-            show(f"{cells} cells" + (" (gc.freeze() after first paint)" if freeze else ""),
-                 results[cells])
+            results[cells] = await measure(cells, tmp)
+            show(f"{cells} cells", results[cells])
         if 10 in results and 1000 in results:
             small, big = results[10], results[1000]
             print("ratios 1000 vs 10 cells")
@@ -417,11 +410,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="*", help="cell counts, and/or 'flood'")
     parser.add_argument("--flood-lines", type=int, default=FLOOD_LINES)
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="call gc.freeze() after the first paint (what the app could do)")
     args = parser.parse_args()
     counts = [int(a) for a in args.what if a.isdigit()]
     wants_flood = "flood" in args.what or not args.what
     if not args.what:
         counts = [10, 1000, 5000]
-    asyncio.run(main(counts, wants_flood, args.flood_lines, args.gc_freeze))
+    asyncio.run(main(counts, wants_flood, args.flood_lines))
