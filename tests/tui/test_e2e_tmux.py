@@ -7,13 +7,12 @@ once it ends (remain-on-exit). The screen is read with `capture-pane`, polled un
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import mcp_types as types
@@ -24,6 +23,8 @@ from tui_helpers import write_notebook
 
 from nbtui.agent.sessions import default_socket_path
 from nbtui.agent.transport import connect
+from tests.conftest import poll
+from tests.test_cli import alive
 
 NBTUI = str(Path(sys.executable).with_name("nbtui"))
 TIMEOUT = 40
@@ -36,28 +37,6 @@ def children(pid: int) -> list[int]:
     """The pids of a process's children."""
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(child) for child in found.split()]
-
-
-def alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
-
-
-async def poll(condition: Callable[[], object], what: str, timeout: float = TIMEOUT) -> object:
-    """Wait until `condition()` is truthy, checking every 50 ms; fail after `timeout`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 class TmuxPane:
@@ -81,11 +60,18 @@ class TmuxPane:
                               capture_output=True, text=True, check=False, env=self.env).stdout
 
     def start(self, cwd: Path, *command: str) -> None:
-        """Run `command` (no shell) in a 120x40 pane, with the test's nbtui directories."""
+        """Run `command` in a 120x40 pane, with the test's nbtui directories.
+
+        A one-line `sh` wrapper writes the exit status to a file: under load, tmux 3.3 can mark
+        the pane dead on end-of-file before it reaps the process, and then never records the
+        status.
+        """
         env = [arg for key in ("NBTUI_RUNTIME_DIR", "NBTUI_STATE_DIR") if key in os.environ
                for arg in ("-e", f"{key}={os.environ[key]}")]
+        self.status_file = self.config.with_name("exit-status")
+        wrapper = ["sh", "-c", '"$@"; echo $? > "$0"', str(self.status_file), *command]
         self.tmux("new-session", "-d", "-s", "main", "-x", SIZE[0], "-y", SIZE[1],
-                  "-c", str(cwd), *env, "-e", "TERM=tmux-256color", *command)
+                  "-c", str(cwd), *env, "-e", "TERM=tmux-256color", *wrapper)
 
     def screen(self) -> str:
         """What the pane shows now."""
@@ -101,7 +87,7 @@ class TmuxPane:
             return all(needle in screen for needle in needles)
 
         try:
-            await poll(showing, f"{needles} on screen", timeout)
+            await poll(showing, timeout, message=f"{needles} on screen")
         except AssertionError:
             raise AssertionError(f"{needles} not on screen:\n{screen}") from None
         return screen
@@ -114,14 +100,26 @@ class TmuxPane:
         """Type text literally."""
         self.tmux("send-keys", "-t", "main", "-l", text)
 
+    def program_pid(self) -> int:
+        """The pid of the program the pane runs (the child of the status-recording shell)."""
+        (pid,) = children(int(self.value("pane_pid")))
+        return pid
+
     def value(self, name: str) -> str:
         """A pane format variable, e.g. pane_pid or pane_dead."""
         return self.tmux("display-message", "-p", "-t", "main", f"#{{{name}}}").strip()
 
     async def exit_status(self) -> int:
         """Wait for the program to end; returns its exit status."""
-        await poll(lambda: self.value("pane_dead") == "1", "the program to exit")
-        return int(self.value("pane_dead_status"))
+
+        def recorded() -> str:
+            return self.status_file.exists() and self.status_file.read_text().strip()
+
+        try:
+            status = await poll(recorded, TIMEOUT, message="the program to exit")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; screen:\n{self.screen()}") from None
+        return int(status)
 
     def close(self) -> None:
         """Stop the server and everything in it, and remove its socket."""
@@ -151,7 +149,7 @@ async def test_real_terminal_run_agent_edit_and_quit_leaves_no_kernel(tmp_path, 
     path = write_notebook(tmp_path / "e2e.ipynb", [("code", "print('hello ' + 'e2e')")])
     pane.start(tmp_path, NBTUI, path.name)
     await pane.shows("print('hello ' + 'e2e')", "python3: idle", "socket:")
-    pid = int(pane.value("pane_pid"))
+    pid = pane.program_pid()
     kernels = children(pid)
     assert kernels, "the kernel should be a child of nbtui"
 
@@ -172,7 +170,7 @@ async def test_real_terminal_run_agent_edit_and_quit_leaves_no_kernel(tmp_path, 
     await pane.shows("unsaved changes")
     pane.press("s")
     assert await pane.exit_status() == 0, log_of(pid)
-    await poll(lambda: not any(alive(k) for k in kernels), "the kernel to be gone", 10)
+    await poll(lambda: not any(alive(k) for k in kernels), 10, message="the kernel to be gone")
     saved = path.read_text()
     assert "from_the_agent = 1" in saved and "hello e2e" in saved
     left = [line for line in pane.screen().splitlines()
@@ -187,7 +185,7 @@ async def test_agent_through_attach_and_human_run_save_and_quit(tmp_path, pane):
     path = write_notebook(tmp_path / "pair.ipynb", [("markdown", "# Working together")])
     pane.start(tmp_path, NBTUI, path.name)
     await pane.shows("Working together", "python3: idle", "socket:")
-    pid = int(pane.value("pane_pid"))
+    pid = pane.program_pid()
     kernels = children(pid)
     assert kernels, "the kernel should be a child of nbtui"
 
@@ -226,4 +224,4 @@ async def test_agent_through_attach_and_human_run_save_and_quit(tmp_path, pane):
 
     pane.press("C-q")
     assert await pane.exit_status() == 0, log_of(pid)
-    await poll(lambda: not any(alive(k) for k in kernels), "the kernel to be gone", 10)
+    await poll(lambda: not any(alive(k) for k in kernels), 10, message="the kernel to be gone")
