@@ -44,6 +44,8 @@ def setup_logging(to_stderr: bool) -> Path:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # Library warnings would otherwise print to stderr, under the TUI's feet.
+    logging.captureWarnings(True)
     if to_stderr:
         err = logging.StreamHandler(sys.stderr)
         err.setLevel(logging.WARNING)
