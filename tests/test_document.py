@@ -133,7 +133,7 @@ def test_changes_since_reports_too_old(monkeypatch):
     monkeypatch.setattr(document, "FEED_LENGTH", 3)
     doc = make_doc("a")
     for i in range(6):
-        doc.edit_cell(doc.cells[0].id, f"v{i}")
+        doc.edit_cell(doc.cells[0].id, f"v{i}", author="claude")
     assert doc.changes_since(0) is None
     assert [c.revision for c in doc.changes_since(4)] == [5, 6]
     assert doc.changes_since(6) == []
@@ -189,3 +189,18 @@ def test_undo_agent_change_restores_edit_move_and_insert():
     assert not doc.has(added.id)
     assert doc.restore_deleted().source == "agent cell"
     assert [c.author for c in doc.changes_since(4)][-4:] == [USER] * 4
+
+
+def test_human_typing_is_one_change_in_the_feed():
+    """Consecutive edits of one cell by the human (typing, synced in steps) are one feed entry
+    with the whole diff; an agent's edit in between starts a new one."""
+    doc = make_doc("")
+    cell = doc.cells[0]
+    for text in ("p", "pri", "print(", "print(1)"):
+        doc.edit_cell(cell.id, text)
+    (typing,) = doc.changes_since(0)
+    assert typing.details["old_source"] == "" and typing.details["new_source"] == "print(1)"
+    assert typing.revision == doc.revision == cell.revision == 4
+    doc.edit_cell(cell.id, "print(2)", author="claude")
+    doc.edit_cell(cell.id, "print(2)  # ok")
+    assert [c.author for c in doc.changes_since(0)] == [USER, "claude", USER]

@@ -33,6 +33,9 @@ CellType = Literal["code", "markdown", "raw"]
 CellStatus = Literal["idle", "queued", "running", "ok", "error"]
 FocusMode = Literal["command", "edit"]
 
+TYPING_COALESCE_SECONDS = 10.0
+"""The human's edits of one cell closer together than this are one change in the feed."""
+
 FEED_LENGTH = 2000
 """How many changes `changes_since` can look back over before it answers "too old"."""
 
@@ -202,6 +205,8 @@ class Document:
         """Counts every modification, outputs included (revision counts only feed changes)."""
         self.saved_version = 0
         self._feed: deque[Change] = deque(maxlen=FEED_LENGTH)
+        self._feed_floor = 0
+        """The oldest revision `changes_since` can still answer from."""
         self._listeners: list[Listener] = []
         self.focus = Focus(self.cells[0].id if self.cells else None, "command")
         self._undone: set[int] = set()
@@ -252,9 +257,7 @@ class Document:
         """The changes after `revision`, oldest first; None if the feed no longer reaches back."""
         if revision >= self.revision:
             return []
-        if self._feed and self._feed[0].revision > revision + 1:
-            return None
-        if not self._feed and revision < self.revision:
+        if revision < self._feed_floor:
             return None
         return [c for c in self._feed if c.revision > revision]
 
@@ -365,8 +368,21 @@ class Document:
         if new_type != old_type:
             details["old_type"] = old_type
             details["cell_type"] = new_type
+        elif self._continues_typing(cell.id, author):
+            # The human's typing reaches the document in small steps; readers of the feed
+            # should see one edit per stretch of typing, not one per step.
+            details["old_source"] = self._feed.pop().details["old_source"]
         self._record("edit", cell.id, author, details)
         return cell, source_diff(old_source, new_source)
+
+    def _continues_typing(self, cell_id: str, author: str) -> bool:
+        """Whether an edit by the human extends their previous edit of the same cell."""
+        if author != USER or not self._feed:
+            return False
+        last = self._feed[-1]
+        return (last.kind == "edit" and last.cell_id == cell_id and last.author == USER
+                and "old_type" not in last.details
+                and time.time() - last.time < TYPING_COALESCE_SECONDS)
 
     def delete_cells(self, cell_ids: Iterable[str], *, author: str = USER) -> list[Cell]:
         """Delete cells; all ids are checked before any cell is removed.
@@ -582,6 +598,8 @@ class Document:
 
     def _record(self, kind: str, cell_id: str, author: str, details: dict[str, Any]) -> None:
         change = Change(self.revision, kind, cell_id, author, time.time(), details)
+        if len(self._feed) == self._feed.maxlen:
+            self._feed_floor = self._feed[0].revision
         self._feed.append(change)
         self._emit(DocumentEvent(kind, cell_id, author, self.revision, details))
 
