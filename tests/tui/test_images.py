@@ -13,15 +13,17 @@ from PIL import Image
 from rich.console import Console
 from tui_helpers import running_app, screen_text, wait_until
 
-from nbtui.core.document import KERNEL
+from nbtui.core.document import KERNEL, Cell
 from nbtui.tui.widgets import images
+from nbtui.tui.widgets.cell_render import CellPainter, Palette
 from nbtui.tui.widgets.images import (
     KittyImages,
     detect_image_mode,
-    drawn_mode,
+    fit_picture,
     image_lines,
     kitty_transmit,
 )
+from nbtui.tui.widgets.notebook_view import PROMPT_WIDTH, NotebookView
 
 PLACEHOLDER = "\U0010eeee"
 
@@ -120,11 +122,17 @@ def test_unknown_terminals_get_half_blocks(env: dict[str, str]) -> None:
     assert detect_image_mode(env).mode == "halfblock"
 
 
-def test_sixel_is_drawn_with_half_blocks_for_now() -> None:
-    """The notebook view cannot draw sixel yet: a sixel terminal is drawn with half blocks."""
-    assert drawn_mode("sixel") == "halfblock"
-    assert [drawn_mode(m) for m in ("kitty", "halfblock", "none")] == ["kitty", "halfblock",
-                                                                        "none"]
+def test_fit_picture_sizes_a_picture_in_cells() -> None:
+    """A picture takes its pixels divided by the cell size, narrowed to the room there is, and
+    at most MAX_IMAGE_ROWS lines; bytes that are no picture give None."""
+    fitted = fit_picture(png_bytes(picture(200, 100)), 80)
+    assert fitted is not None and (fitted.columns, fitted.rows) == (20, 5)
+    assert fitted.pixels == (200, 100)
+    narrow = fit_picture(png_bytes(picture(200, 100)), 10)
+    assert narrow is not None and (narrow.columns, narrow.rows) == (10, 2)
+    tall = fit_picture(png_bytes(picture(100, 2000)), 80)
+    assert tall is not None and tall.rows == images.MAX_IMAGE_ROWS
+    assert fit_picture(b"not a picture", 80) is None
 
 
 # -- what each way draws ---------------------------------------------------------------------
@@ -227,8 +235,9 @@ def test_none_shows_a_note_with_the_picture_size() -> None:
     assert rendered("none", "truecolor") == "[image, 80×40 pixels]"
 
 
-def test_sixel_mode_draws_half_blocks() -> None:
-    """A sixel terminal sees half blocks (until the view can place sixel pictures)."""
+def test_sixel_pictures_drawn_as_lines_are_half_blocks() -> None:
+    """Drawn as lines (the view floats sixel widgets over blank slots instead), a sixel
+    terminal's picture is half blocks."""
     assert "▀" in rendered("sixel", "truecolor")
 
 
@@ -257,3 +266,29 @@ async def test_app_sends_kitty_pictures_through_textual_and_shows_placeholders(
         await wait_until(pilot, lambda: PLACEHOLDER in screen_text(app), what="placeholders")
         transmissions = [data for data in written if data.startswith("\x1b_G")]
         assert len(transmissions) == 1 and "a=p,U=1" in transmissions[0]
+
+
+# -- source lines cut at the edge (not images, but drawn by the same painter) -----------------
+
+
+def test_a_source_line_cut_at_the_edge_ends_with_a_dim_ellipsis() -> None:
+    """A source line wider than the view ends with a dim "…" in its last column; a line that
+    fits exactly does not."""
+    painter = CellPainter(Console(width=100), Palette())
+    cell = Cell(id="c1", cell_type="code", source="a" * 30 + "\n" + "b" * 20)
+    long, exact = painter.source(cell, 20, "python")
+    assert long.text == "a" * 19 + "…" and long.cell_length == 20
+    *_, mark = long
+    assert mark.text.endswith("…") and mark.style is not None and mark.style.dim
+    assert exact.text == "b" * 20
+
+
+async def test_cut_source_lines_show_the_ellipsis_on_screen(notebook: Any) -> None:
+    """In a cell that is not being edited, a long line ends with "…" at the view's edge."""
+    path = notebook([("code", "x = 1"), ("code", "value = " + "1 + " * 60 + "1")])
+    async with running_app(path) as (app, pilot):
+        view = app.query_one(NotebookView)
+        await wait_until(pilot, lambda: "…" in view.visible_text(), what="the ellipsis")
+        lines = view.visible_text().splitlines()
+        assert lines[2].endswith("…") and len(lines[2]) == PROMPT_WIDTH + view.content_width
+        assert not lines[0].endswith("…")

@@ -24,7 +24,7 @@ from textual.strip import Strip
 from nbtui.core.document import Cell
 from nbtui.core.render import collapse_carriage_returns, html_to_text, output_images
 from nbtui.tui.widgets.highlight import highlight_lines, lexer_for
-from nbtui.tui.widgets.images import image_lines, image_mode
+from nbtui.tui.widgets.images import FittedPicture, fit_picture, image_lines, image_mode
 
 Fold = Literal["collapsed", "expanded", "hidden"]
 """How a cell's outputs are shown: the first lines only, all of them, or not at all."""
@@ -68,6 +68,28 @@ class Palette:
     syntax: dict[str, Style] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ImageSlot:
+    """Blank output lines kept for a picture that a widget draws over them (sixel mode)."""
+
+    output_index: int
+    """Which of the cell's outputs the picture is."""
+    line: int
+    """Index in the block's `lines` of the slot's first line."""
+    fitted: FittedPicture
+    """The picture and its size in cells (`rows` lines of `columns` cells)."""
+
+    @property
+    def columns(self) -> int:
+        """The slot's width in cells."""
+        return self.fitted.columns
+
+    @property
+    def rows(self) -> int:
+        """The slot's height in lines."""
+        return self.fitted.rows
+
+
 @dataclass
 class OutputBlock:
     """A cell's outputs as screen lines."""
@@ -77,6 +99,8 @@ class OutputBlock:
     """Index in `lines` of the "… N more lines" marker, if the outputs were cut."""
     more: int = 0
     """How many lines the marker stands for."""
+    images: list[ImageSlot] = field(default_factory=list)
+    """The image slots among `lines` (sixel mode only), top to bottom."""
 
 
 def _join(value: Any) -> str:
@@ -178,7 +202,8 @@ class CellPainter:
     def __init__(self, console: Console, palette: Palette) -> None:
         self.console = console
         self.palette = palette
-        self._images: dict[tuple[int, str, str, int, str], list[Strip]] = {}
+        self._images: dict[tuple[int, str, str, int, str],
+                           tuple[list[Strip], FittedPicture | None]] = {}
 
     # -- sources -------------------------------------------------------------------------
 
@@ -194,10 +219,15 @@ class CellPainter:
         lexer = lexer_for(language, cell.cell_type)
         syntax = self.palette.syntax
         lines = []
+        cut_mark = Segment("…", base + Style(dim=True))
         for spans in highlight_lines(cell.source.expandtabs(4), lexer):
             segments = [Segment(text, base + syntax[name] if name in syntax else base)
                         for text, name in spans]
-            lines.append(self._pad(segments, width, base))
+            line = Strip(segments)
+            if line.cell_length > width:
+                # Cut at the edge: say so with a dim ellipsis in the last column.
+                line = Strip.join([line.crop(0, width - 1), Strip([cut_mark])])
+            lines.append(line.adjust_cell_length(width, base))
         return lines
 
     def blank_source(self, cell: Cell, width: int, count: int) -> list[Strip]:
@@ -229,27 +259,51 @@ class CellPainter:
                                           self.palette.output)], more_line=0)
         limit = COLLAPSED_LINES if fold == "collapsed" else EXPANDED_LINES
         lines: list[Strip] = []
+        slots: list[ImageSlot] = []
         hidden = 0
-        for output in outputs:
+        for index, output in enumerate(outputs):
             room = limit - len(lines)
             if room <= 0:
                 hidden += _estimate_outputs([output], "expanded")
                 continue
-            rendered, left_out = self._output(output, width, room)
+            rendered, left_out, fitted = self._output(output, width, room)
+            if fitted is not None and len(rendered) > room:
+                # A sixel picture is drawn whole or not at all: a note stands for a cut one.
+                px_w, px_h = fitted.pixels
+                note = f"[image: {px_w}x{px_h}, cut]"
+                rendered = [self._pad([Segment(note, self.palette.more)], width,
+                                      self.palette.output)]
+                left_out, fitted = left_out + fitted.rows - 1, None
             if len(rendered) > room:
                 left_out += len(rendered) - room
                 rendered = rendered[:room]
+            if fitted is not None:
+                slots.append(ImageSlot(index, len(lines), fitted))
             lines.extend(rendered)
             hidden += left_out
         if not hidden:
-            return OutputBlock(lines)
+            return OutputBlock(lines, images=slots)
         hint = "o expands" if fold == "collapsed" else "too long to show all"
         marker = f"… {hidden:,} more line{'s' if hidden != 1 else ''} ({hint})"
         lines.append(self._pad([Segment(marker, self.palette.more)], width, self.palette.output))
-        return OutputBlock(lines, more_line=len(lines) - 1, more=hidden)
+        return OutputBlock(lines, more_line=len(lines) - 1, more=hidden, images=slots)
 
-    def _output(self, output: dict[str, Any], width: int, room: int) -> tuple[list[Strip], int]:
-        """One output as lines (at most about `room` of them) and how many lines it left out."""
+    def _output(self, output: dict[str, Any], width: int, room: int,
+                ) -> tuple[list[Strip], int, FittedPicture | None]:
+        """One output as lines (at most about `room` of them), how many lines it left out,
+        and the picture a widget draws over the lines (sixel mode), if any."""
+        if output.get("output_type") not in ("stream", "error"):
+            data = output.get("data")
+            mime = choose_mime(data) if isinstance(data, dict) else None
+            if mime in ("image/png", "image/jpeg"):
+                assert isinstance(data, dict)
+                lines, fitted = self._image(output, mime, data[mime], width)
+                return lines, 0, fitted
+        return (*self._text_output(output, width, room), None)
+
+    def _text_output(self, output: dict[str, Any], width: int,
+                     room: int) -> tuple[list[Strip], int]:
+        """One output that is not a picture as lines, and how many lines it left out."""
         kind = output.get("output_type")
         style = self.palette.output
         if kind == "stream":
@@ -269,8 +323,6 @@ class CellPainter:
         if mime is None:
             return [], 0
         value = data[mime]
-        if mime in ("image/png", "image/jpeg"):
-            return self._image(output, mime, value, width), 0
         if mime == "text/markdown":
             head, total = _head(_join(value), room, width * 4)
             lines = self._render(NotebookMarkdown(head, hyperlinks=False), width, style)
@@ -298,15 +350,24 @@ class CellPainter:
         rich_text.expand_tabs(8)
         return self._render(rich_text, width, style), max(0, total - shown)
 
-    def _image(self, output: dict[str, Any], mime: str, value: Any, width: int) -> list[Strip]:
+    def _image(self, output: dict[str, Any], mime: str, value: Any,
+               width: int) -> tuple[list[Strip], FittedPicture | None]:
+        """A picture's lines: drawn ones, or in sixel mode a blank slot and the picture."""
         text = _join(value)
-        key = (len(text), text[:128], text[-128:], width, image_mode().mode)
+        mode = image_mode().mode
+        key = (len(text), text[:128], text[-128:], width, mode)
         cached = self._images.get(key)
         if cached is not None:
             return cached
-        images = dict(output_images(output))
-        raw = images.get(mime)
-        rendered = image_lines(raw, self.console, self.console.options, width) if raw else None
+        raw = dict(output_images(output)).get(mime)
+        fitted: FittedPicture | None = None
+        rendered: list[list[Segment]] | None = None
+        if raw and mode == "sixel":
+            fitted = fit_picture(raw, width)
+            if fitted is not None:
+                rendered = [[]] * fitted.rows
+        elif raw:
+            rendered = image_lines(raw, self.console, self.console.options, width)
         if rendered is None:
             lines = [self._pad([Segment(f"[{mime}: cannot draw]", self.palette.more)], width,
                                self.palette.output)]
@@ -314,8 +375,8 @@ class CellPainter:
             lines = [self._pad(line, width, self.palette.output) for line in rendered]
         if len(self._images) > 200:
             self._images.clear()
-        self._images[key] = lines
-        return lines
+        self._images[key] = (lines, fitted)
+        return lines, fitted
 
     # -- helpers -------------------------------------------------------------------------
 

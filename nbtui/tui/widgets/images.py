@@ -11,10 +11,13 @@ with Textual once the app runs, and inside tmux it would answer for the outer te
 - ``halfblock``: unicode half blocks, one character cell showing two pixels stacked, drawn with
   textual-image's renderer. They work in every colour terminal, over SSH, inside tmux and under
   Textual's headless test driver. This is the fallback whenever nothing better is known.
-- ``sixel``: recognised (WezTerm, iTerm2, ``NBTUI_IMAGES=sixel``) but drawn as half blocks for
-  now. A sixel picture is painted at the cursor over the cells it covers and must be sent again
-  whenever any of those cells is redrawn or scrolled, which the notebook view's cached lines
-  cannot express.
+- ``sixel`` (WezTerm, iTerm2, ``NBTUI_IMAGES=sixel``): a sixel picture is painted at the cursor
+  over the cells it covers and must be sent again whenever any of those cells is redrawn or
+  scrolled, which cached lines cannot express. So the notebook view's lines only leave a blank
+  slot of the picture's size (:func:`fit_picture`), and the view floats a textual-image sixel
+  widget (:func:`sixel_widget`) over each slot on screen. Textual renders that widget like any
+  other, so the sixel data reaches the terminal inside Textual's own frames, cropped to the part
+  of the widget that is visible.
 - ``none``: a one-line note instead of the picture.
 
 ``NBTUI_IMAGES=halfblock|kitty|sixel|none`` overrides the detection (``auto`` detects).
@@ -46,6 +49,7 @@ from rich.style import Style
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
+    from textual.widget import Widget
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +117,6 @@ def detect_image_mode(environ: Mapping[str, str], *,
     if environ.get("KITTY_WINDOW_ID") and program in ("", "kitty"):
         return ImageSupport("kitty", ignored + "KITTY_WINDOW_ID is set")
     return ImageSupport("halfblock", ignored + "no graphics protocol known for this terminal")
-
-
-def drawn_mode(mode: ImageMode) -> ImageMode:
-    """The mode the notebook view can draw for `mode`: sixel falls back to half blocks."""
-    return "halfblock" if mode == "sixel" else mode
 
 
 _support: ImageSupport | None = None
@@ -245,6 +244,75 @@ def _fit(px_w: int, px_h: int, max_width: int, cell: tuple[int, int]) -> tuple[i
     return width, rows
 
 
+@dataclass(frozen=True, eq=False)
+class FittedPicture:
+    """A decoded picture and the character cells it takes on screen.
+
+    Compared by identity: the painter caches one per output and width, and the view keys its
+    sixel widgets by it.
+    """
+
+    picture: PILImage
+    columns: int
+    rows: int
+
+    @property
+    def pixels(self) -> tuple[int, int]:
+        """The picture's own size in pixels."""
+        return self.picture.size
+
+
+def _decode(raw: bytes) -> PILImage | None:
+    """The picture in `raw` (PNG, JPEG) as RGB, or None if PIL cannot read it."""
+    prepare_images()
+    from PIL import Image as PILImageModule
+
+    try:
+        with PILImageModule.open(io.BytesIO(raw)) as opened:
+            picture = opened.convert("RGB")
+    except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for bad data
+        log.info("Cannot draw an image output: %s", exc)
+        return None
+    return picture if picture.size[0] and picture.size[1] else None
+
+
+def fit_picture(raw: bytes, max_width: int) -> FittedPicture | None:
+    """Decode image bytes and size them for the terminal's cells, at most `max_width` columns.
+
+    Args:
+        raw: the encoded image.
+        max_width: the widest the image may be, in cells.
+
+    Returns:
+        The picture and its size in cells, or None if the bytes are not an image PIL can read.
+    """
+    picture = _decode(raw)
+    if picture is None:
+        return None
+    columns, rows = _fit(*picture.size, max_width, _cell_size())
+    return FittedPicture(picture, columns, rows)
+
+
+def sixel_widget(fitted: FittedPicture) -> Widget:
+    """A textual-image sixel widget showing a fitted picture at its size in cells.
+
+    The widget is positioned absolutely on the overlay layer; its owner sets its offset.
+    Nothing is written to the terminal here: Textual renders the widget in its own frames.
+    """
+    prepare_images()
+    with _probe_disabled():
+        # textual_image.widget asks for the cell size on import: prepare_images seeded it.
+        from textual_image.widget import SixelImage
+
+    widget = SixelImage(fitted.picture, classes="nbtui-sixel")
+    styles = widget.styles
+    styles.position = "absolute"
+    styles.layer = "overlay"
+    styles.width = fitted.columns
+    styles.height = fitted.rows
+    return widget
+
+
 def image_lines(
     raw: bytes, console: Console, options: ConsoleOptions, max_width: int
 ) -> list[list[Segment]] | None:
@@ -259,19 +327,15 @@ def image_lines(
     Returns:
         Lines of segments, or None if the bytes are not an image PIL can read.
     """
-    prepare_images()
-    from PIL import Image as PILImageModule
-
-    try:
-        with PILImageModule.open(io.BytesIO(raw)) as opened:
-            picture = opened.convert("RGB")
-    except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for bad data
-        log.info("Cannot draw an image output: %s", exc)
+    picture = _decode(raw)
+    if picture is None:
         return None
     px_w, px_h = picture.size
-    if not px_w or not px_h:
-        return None
-    mode = drawn_mode(image_mode().mode)
+    mode = image_mode().mode
+    if mode == "sixel":
+        # The view shows sixel pictures as widgets over blank slots (see fit_picture); drawn
+        # as lines, they are half blocks.
+        mode = "halfblock"
     if mode == "none":
         return [[Segment(f"[image, {px_w}×{px_h} pixels]")]]
     if mode == "kitty" and (console.color_system != "truecolor" or "NO_COLOR" in os.environ):

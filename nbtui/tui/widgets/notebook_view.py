@@ -12,7 +12,10 @@ it back on the same screen row afterwards. In follow mode it scrolls to the cell
 touched instead.
 
 The cell being edited is not drawn here: the view leaves blank input lines of the editor's
-height and places the one editor widget over them.
+height and places the one editor widget over them. Sixel pictures are placed the same way: the
+painter leaves a blank slot of the picture's size, and the view floats a sixel widget over each
+slot that is on screen, moves them as it scrolls, and removes those that leave the screen, so
+that a notebook of hundreds of pictures has only a screenful of widgets.
 """
 
 from __future__ import annotations
@@ -42,10 +45,12 @@ from nbtui.tui.messages import (
 from nbtui.tui.widgets.cell_render import (
     CellPainter,
     Fold,
+    ImageSlot,
     OutputBlock,
     Palette,
     estimate_height,
 )
+from nbtui.tui.widgets.images import FittedPicture, sixel_widget
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -87,6 +92,15 @@ class _Entry:
     def height(self) -> int:
         assert self.source is not None and self.outputs is not None
         return len(self.source) + len(self.outputs.lines) + 1
+
+
+@dataclass
+class _PlacedSixel:
+    """A sixel widget over an image slot, and where it was last put (offset in its parent)."""
+
+    fitted: FittedPicture
+    widget: Widget
+    offset: tuple[int, int] | None = None
 
 
 @dataclass
@@ -224,6 +238,11 @@ class NotebookView(ScrollView, can_focus=True):
         self._last_output_redraw = 0.0
         self._mark_timer: Any = None
         self._placed: tuple[int, int, int, int] | None = None
+        self._sixels: dict[tuple[str, int], _PlacedSixel] = {}
+        """The sixel widgets on screen, by cell id and output index."""
+        self._sixel_notes: dict[int, str] = {}
+        """Lines (of the whole list) that show a note instead of a picture partly on screen."""
+        self._placing_sixels = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -240,6 +259,7 @@ class NotebookView(ScrollView, can_focus=True):
             self._entries.clear()
             self._recompute_heights()
             self.refresh()
+            self._place_sixels_after_refresh()
 
     def _load_styles(self) -> None:
         get = self.get_component_rich_style
@@ -302,6 +322,14 @@ class NotebookView(ScrollView, can_focus=True):
     def fold_of(self, cell_id: str) -> Fold:
         """How the outputs of a cell are shown."""
         return self._folds.get(cell_id, "collapsed")
+
+    def image_slots(self, cell_id: str) -> list[tuple[int, ImageSlot]]:
+        """A rendered cell's sixel image slots, each with the line of the cell it starts on."""
+        entry = self._entries.get(cell_id)
+        if entry is None or not entry.complete:
+            return []
+        assert entry.source is not None and entry.outputs is not None
+        return [(len(entry.source) + slot.line, slot) for slot in entry.outputs.images]
 
     def agent_mark(self, cell_id: str) -> str | None:
         """The name of the agent that recently touched a cell, while the mark lasts."""
@@ -438,6 +466,7 @@ class NotebookView(ScrollView, can_focus=True):
         finally:
             self._relayout_depth -= 1
         self._place_editor()
+        self._place_sixels()
         self.refresh()
 
     def _measure_visible(self) -> bool:
@@ -501,6 +530,7 @@ class NotebookView(ScrollView, can_focus=True):
             self._relayout(self._anchor())
         else:
             self._place_editor()
+            self._place_sixels()
 
     def _place_editor(self) -> None:
         editor = self.editor
@@ -521,6 +551,66 @@ class NotebookView(ScrollView, can_focus=True):
         editor.styles.offset = (x, y)
         editor.styles.width = width
         editor.styles.height = height
+
+    def _place_sixels(self) -> None:
+        """Float a sixel widget over each image slot on screen; remove the others.
+
+        A picture partly on screen is cropped by the compositor (textual-image draws only the
+        visible part) when the parent clips where the view does; otherwise its slot shows a
+        one-line note until it is scrolled fully into view.
+        """
+        parent = self.parent
+        if not self.is_mounted or parent is None:
+            return
+        view, area = self.scrollable_content_region, parent.content_region
+        clipped_as_view = (area.y, area.bottom) == (view.y, view.bottom)
+        wanted: dict[tuple[str, int], tuple[FittedPicture, int]] = {}
+        notes: dict[int, str] = {}
+        scroll = round(self.scroll_y)
+        height = view.height
+        index = max(0, bisect_right(self._tops, scroll) - 1)
+        while self._ids and index < len(self._ids) and self._tops[index] < scroll + height:
+            cell_id = self._ids[index]
+            for line, slot in self.image_slots(cell_id):
+                top = self._tops[index] + line
+                if top + slot.rows <= scroll or top >= scroll + height:
+                    continue
+                if clipped_as_view or (top >= scroll and top + slot.rows <= scroll + height):
+                    wanted[(cell_id, slot.output_index)] = (slot.fitted, top - scroll)
+                else:
+                    px_w, px_h = slot.fitted.pixels
+                    notes[max(top, scroll)] = f"[image: {px_w}x{px_h}, scroll to see]"
+            index += 1
+        for key, placed in list(self._sixels.items()):
+            if key not in wanted or wanted[key][0] is not placed.fitted:
+                placed.widget.remove()
+                del self._sixels[key]
+        editor = self.editor if self.editor is not None and self.editor.parent is parent else None
+        dx, dy = view.x - area.x + PROMPT_WIDTH, view.y - area.y
+        for key, (fitted, row) in wanted.items():
+            placed = self._sixels.get(key)
+            if placed is None:
+                placed = _PlacedSixel(fitted, sixel_widget(fitted))
+                self._sixels[key] = placed
+                # Below the editor and its popups, which are on the same layer.
+                parent.mount(placed.widget, before=editor)
+            offset = (dx, dy + row)
+            if placed.offset != offset:
+                placed.offset = offset
+                placed.widget.styles.offset = offset
+        if notes != self._sixel_notes:
+            self._sixel_notes = notes
+            self.refresh()
+
+    def _place_sixels_after_refresh(self) -> None:
+        """Place sixel widgets once the lines about to be drawn have been rendered."""
+        if not self._placing_sixels:
+            self._placing_sixels = True
+            self.call_after_refresh(self._place_sixels_now)
+
+    def _place_sixels_now(self) -> None:
+        self._placing_sixels = False
+        self._place_sixels()
 
     # -- document events -------------------------------------------------------------------
 
@@ -687,6 +777,8 @@ class NotebookView(ScrollView, can_focus=True):
         entry = self._entries.get(cell_id)
         if entry is None or not entry.complete:
             entry = self._ensure(index)
+            if entry.outputs is not None and entry.outputs.images:
+                self._place_sixels_after_refresh()
         offset = line - self._tops[index]
         assert entry.source is not None and entry.outputs is not None
         n_source = len(entry.source)
@@ -695,6 +787,10 @@ class NotebookView(ScrollView, can_focus=True):
             return Strip.blank(width)
         body = (entry.source[offset] if offset < n_source
                 else entry.outputs.lines[offset - n_source])
+        note = self._sixel_notes.get(line)
+        if note is not None:
+            body = Strip([Segment(note, self._styles.get("more"))]).adjust_cell_length(
+                body.cell_length, self._styles.get("output"))
         cell = self.document.get(cell_id) if self.document.has(cell_id) else None
         left = self._left_columns(cell, cell_id, first=offset == 0)
         if offset == 0 and cell is not None:
