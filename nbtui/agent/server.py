@@ -122,18 +122,6 @@ def cell_text(view: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def fair_budgets(sizes: list[int], budget: int) -> list[int]:
-    """Split `budget` so small items get all they need and big ones share the rest equally."""
-    result = [0] * len(sizes)
-    remaining = budget
-    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
-    for position, i in enumerate(order):
-        share = remaining // max(1, len(sizes) - position)
-        result[i] = min(sizes[i], share)
-        remaining -= result[i]
-    return result
-
-
 class AgentTools:
     """The tools' logic, bound to one session.
 
@@ -163,7 +151,7 @@ class AgentTools:
               ) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
         """Views of several cells with the output budget shared fairly between them."""
         sizes = [sum(len(render.output_text(o)[0]) for o in c.outputs) for c in cells]
-        budgets = fair_budgets(sizes, max_chars)
+        budgets = render.fair_shares(sizes, max_chars)
         views, images = [], []
         for cell, share in zip(cells, budgets, strict=True):
             view, imgs = cell_view(cell, self.document.index_of(cell.id),

@@ -17,7 +17,7 @@ import struct
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 import mcp_types as types
@@ -64,7 +64,6 @@ class AgentConnection:
     """The client's `clientInfo.name`, once it has said hello."""
     version: str | None = None
     connected_at: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:

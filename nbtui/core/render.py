@@ -470,8 +470,9 @@ def truncate_middle(text: str, limit: int, *, read_more: str | None = None) -> t
     return f"{head}{lead}… [{note}] …{trail}{tail}", True
 
 
-def _fair_shares(lengths: list[int], budget: int) -> list[int]:
-    """Max-min fair split: outputs below the common share get all they need."""
+def fair_shares(lengths: list[int], budget: int) -> list[int]:
+    """Max-min fair split of a budget: items below the common share get all they need, the
+    rest share what is left equally."""
     shares = [0] * len(lengths)
     remaining, left = budget, len(lengths)
     for i in sorted(range(len(lengths)), key=lengths.__getitem__):
@@ -517,7 +518,7 @@ def output_views(
     if max_chars is None:
         shares = [len(text) for text, _ in texts]
     else:
-        shares = _fair_shares([len(text) for text, _ in texts], max(0, int(max_chars)))
+        shares = fair_shares([len(text) for text, _ in texts], max(0, int(max_chars)))
     views = []
     for index, (output, (text, kind), share) in enumerate(zip(outputs, texts, shares, strict=True)):
         truncated = False
