@@ -63,7 +63,6 @@ class AgentConnection:
     name: str | None = None
     """The client's `clientInfo.name`, once it has said hello."""
     version: str | None = None
-    connected_at: float = 0.0
 
     @property
     def display_name(self) -> str:
@@ -227,8 +226,7 @@ class SocketServer:
             writer.close()
             return
         self._next_id += 1
-        connection = AgentConnection(self._next_id, pid, uid,
-                                     connected_at=asyncio.get_running_loop().time())
+        connection = AgentConnection(self._next_id, pid, uid)
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
