@@ -31,7 +31,9 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.kernelspec import NoSuchKernel as _MissingKernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
+from nbtui.core import paths
 from nbtui.core.document import USER, Document, DocumentEvent
+from nbtui.core.kernel_dir import KernelDir
 
 if TYPE_CHECKING:
     from jupyter_client.asynchronous import AsyncKernelClient
@@ -76,6 +78,21 @@ SCRATCH_DISPLAY_RUNS = 20
 
 KERNEL_DIED = "The kernel died while running this code; restart it to continue."
 
+IPC_PATH_LIMIT = 103
+"""The longest ipc endpoint path every platform accepts (a unix-socket path: macOS 103 bytes,
+Linux 107)."""
+
+CONNECTION_FILE = "kernel.json"
+"""The connection file's name in the kernel's private directory."""
+
+NO_IPC_WARNING = ("This kernel does not support private ipc channels; its channels listen on "
+                  "127.0.0.1 TCP ports that other local users can reach.")
+LONG_PATH_WARNING = ("The runtime directory's path is too long for private ipc channels, so the "
+                     "kernel's channels listen on 127.0.0.1 TCP ports that other local users can "
+                     "reach; set NBTUI_RUNTIME_DIR to a shorter path.")
+
+Transport = Literal["ipc", "tcp"]
+
 ExecStatus = Literal["queued", "running", "ok", "error", "aborted"]
 KernelState = Literal["starting", "idle", "busy", "dead", "restarting", "stopped"]
 
@@ -90,6 +107,10 @@ class KernelError(Exception):
 
 class NoSuchKernel(KernelError):
     """The requested kernelspec is not installed; the message lists the installed ones."""
+
+
+class _KernelExited(KernelError):
+    """The kernel process ended before it answered."""
 
 
 async def _wait_event(event: asyncio.Event, timeout: float | None) -> bool:
@@ -565,8 +586,9 @@ def _kill_process_group(process: Any, pgid: int | None) -> None:
         with contextlib.suppress(OSError):
             os.killpg(pgid, signal.SIGKILL)
             return
-    with contextlib.suppress(OSError):
-        process.kill()
+    if process is not None:
+        with contextlib.suppress(OSError):
+            process.kill()
 
 
 class KernelSession:
@@ -576,16 +598,22 @@ class KernelSession:
     kernel up; code queued before that runs once the kernel is ready. States: starting, idle,
     busy, dead (the process died or could not start: restart it), restarting, stopped (shut down).
 
+    A local kernel talks over `ipc` endpoints in a private directory of its own (see
+    :mod:`nbtui.core.kernel_dir`), so no other user can reach its channels. A kernel that exits
+    when given ipc channels is started again on 127.0.0.1 TCP, and `transport_warning` says so.
+
     Args:
         document: the notebook whose cells run here and receive the outputs.
         kernel_name: the kernelspec name, e.g. "python3".
         cwd: the kernel's working directory.
         log_path: where the kernel's own stdout and stderr go (appended to), never the terminal.
         startup_timeout: seconds a kernel gets to answer after it was launched.
+        runtime_dir: the directory the kernel's private directory is made in (default: nbtui's
+            private runtime directory).
     """
 
     def __init__(self, document: Document, kernel_name: str, *, cwd: Path, log_path: Path,
-                 startup_timeout: float = 60) -> None:
+                 startup_timeout: float = 60, runtime_dir: Path | None = None) -> None:
         self.document = document
         self.kernel_name = kernel_name
         self.display_name = kernel_name
@@ -594,6 +622,11 @@ class KernelSession:
         self.cwd = Path(cwd)
         self.log_path = Path(log_path)
         self.startup_timeout = startup_timeout
+        self.runtime_dir = runtime_dir
+        self.transport: Transport = "ipc"
+        """How the kernel's channels travel: "ipc" (private) or "tcp" (the fallback)."""
+        self.transport_warning = ""
+        """One sentence when the channels are not private (tcp), else ""."""
         self.state: KernelState = "starting"
         self.state_message = ""
         """Why the kernel is in its state, when that needs saying (why it died, for instance)."""
@@ -605,6 +638,7 @@ class KernelSession:
         self._km: AsyncKernelManager | None = None
         self._kc: AsyncKernelClient | None = None
         self._log_file: Any = None
+        self._kernel_dir: KernelDir | None = None
         self._ready = False
         self._pending: dict[str, _Request] = {}
         self._current_req: _Request | None = None
@@ -634,6 +668,11 @@ class KernelSession:
         if self._km is None:
             raise KernelError("The kernel has not started yet.")
         return self._km.get_connection_info()
+
+    @property
+    def kernel_dir(self) -> Path | None:
+        """The kernel's private directory (connection file, ipc endpoints), while it has one."""
+        return self._kernel_dir.path if self._kernel_dir is not None else None
 
     @property
     def kernel_pid(self) -> int | None:
@@ -763,8 +802,12 @@ class KernelSession:
                 self._displays.clear()
                 self._cell_collectors.clear()
                 self._scratch_displays.clear()
+                old_pgid = self._kernel_pgid()
                 try:
                     await self._km.restart_kernel()
+                    self._watch_kernel()
+                    if old_pgid != self._kernel_pgid():
+                        _kill_process_group(None, old_pgid)
                     await self._connect()
                 except Exception as exc:
                     await self._disconnect()
@@ -813,12 +856,10 @@ class KernelSession:
         try:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = open(self.log_path, "a", encoding="utf-8")
-            self._km = AsyncKernelManager(kernel_name=self.kernel_name, log=logger,
-                                          shutdown_wait_time=SHUTDOWN_GRACE)
-            await self._km.start_kernel(cwd=str(self.cwd), stdout=self._log_file,
-                                        stderr=self._log_file)
+            parent = self.runtime_dir or paths.private_dir(paths.runtime_dir())
+            self._kernel_dir = KernelDir(parent, stderr=self._log_file)
             atexit.register(self._kill_at_exit)
-            await self._connect()
+            await self._launch()
         except BaseException as exc:
             await self._disconnect()
             await self._discard_kernel()
@@ -835,6 +876,41 @@ class KernelSession:
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._work())
         self._became_ready()
+
+    async def _launch(self) -> None:
+        assert self._kernel_dir is not None
+        directory = self._kernel_dir.path
+        if len(str(directory / "k-5").encode()) > IPC_PATH_LIMIT:
+            await self._launch_with("tcp", LONG_PATH_WARNING)
+            return
+        try:
+            await self._launch_with("ipc", "")
+        except _KernelExited:
+            logger.warning("The %s kernel exited when given ipc channels; starting it again "
+                           "on 127.0.0.1 TCP", self.kernel_name)
+            await self._disconnect()
+            await self._stop_kernel()
+            await self._launch_with("tcp", NO_IPC_WARNING)
+
+    async def _launch_with(self, transport: Transport, warning: str) -> None:
+        assert self._kernel_dir is not None
+        directory = self._kernel_dir.path
+        ip = str(directory / "k") if transport == "ipc" else "127.0.0.1"
+        self._km = AsyncKernelManager(kernel_name=self.kernel_name, log=logger,
+                                      shutdown_wait_time=SHUTDOWN_GRACE, transport=transport,
+                                      ip=ip, connection_file=str(directory / CONNECTION_FILE))
+        await self._km.start_kernel(cwd=str(self.cwd), stdout=self._log_file,
+                                    stderr=self._log_file)
+        self._watch_kernel()
+        await self._connect()
+        self.transport, self.transport_warning = transport, warning
+
+    def _kernel_pgid(self) -> int | None:
+        return getattr(self._km.provisioner, "pgid", None) if self._km is not None else None
+
+    def _watch_kernel(self) -> None:
+        if self._kernel_dir is not None:
+            self._kernel_dir.watch(self._kernel_pgid())
 
     def _start_failed(self, message: str) -> None:
         self._ready = False
@@ -871,8 +947,8 @@ class KernelSession:
             finally:
                 self._pending.pop(req.msg_id, None)
             if not await self._km.is_alive():
-                raise KernelError(f"The {self.display_name} kernel exited while starting; see "
-                                  f"its log at {self.log_path}.")
+                raise _KernelExited(f"The {self.display_name} kernel exited while starting; "
+                                    f"see its log at {self.log_path}.")
             if loop.time() >= deadline:
                 raise KernelError(f"The {self.display_name} kernel did not answer within "
                                   f"{self.startup_timeout:g} s; see its log at {self.log_path}.")
@@ -900,31 +976,42 @@ class KernelSession:
         self._pending.clear()
 
     async def _discard_kernel(self) -> None:
-        km, self._km = self._km, None
-        if km is not None:
-            provisioner = km.provisioner
-            process = getattr(provisioner, "process", None)
-            pgid = getattr(provisioner, "pgid", None)
-            try:
-                if km.has_kernel:
-                    async with asyncio.timeout(SHUTDOWN_GRACE + 3):
-                        await km.shutdown_kernel()
-                else:
-                    await km.cleanup_resources()
-            except Exception:
-                logger.warning("The kernel did not shut down cleanly; killing it", exc_info=True)
-                with contextlib.suppress(Exception):
-                    await km.cleanup_resources()
-            if process is not None and process.poll() is None:
-                _kill_process_group(process, pgid)
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + SHUTDOWN_GRACE
-                while process.poll() is None and loop.time() < deadline:
-                    await asyncio.sleep(0.02)
+        await self._stop_kernel()
+        kernel_dir, self._kernel_dir = self._kernel_dir, None
+        if kernel_dir is not None:
+            await kernel_dir.remove()
         atexit.unregister(self._kill_at_exit)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+    async def _stop_kernel(self) -> None:
+        # Shut the kernel down, then kill what is left of its process group: processes the
+        # kernel started and did not end itself.
+        km, self._km = self._km, None
+        if km is None:
+            return
+        provisioner = km.provisioner
+        process = getattr(provisioner, "process", None)
+        pgid = getattr(provisioner, "pgid", None)
+        try:
+            if km.has_kernel:
+                async with asyncio.timeout(SHUTDOWN_GRACE + 3):
+                    await km.shutdown_kernel()
+            else:
+                await km.cleanup_resources()
+        except Exception:
+            logger.warning("The kernel did not shut down cleanly; killing it", exc_info=True)
+            with contextlib.suppress(Exception):
+                await km.cleanup_resources()
+        _kill_process_group(process, pgid)
+        if process is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + SHUTDOWN_GRACE
+            while process.poll() is None and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+        if self._kernel_dir is not None:
+            self._kernel_dir.watch(None)
 
     def _kill_at_exit(self) -> None:
         # The last resort when the app exits without shutdown(): no kernel outlives nbtui.
