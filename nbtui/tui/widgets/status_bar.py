@@ -1,5 +1,5 @@
-"""The status bar: notebook, unsaved marker, mode, kernel state, agents (who is attached, what
-they may do) and the socket path."""
+"""The status bar: notebook, unsaved marker, mode, kernel state (and a warning when its channels
+are not private), agents (who is attached, what they may do) and the socket path."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ class StatusBar(Widget):
     """The kernelspec's name."""
     kernel_state: reactive[str] = reactive("starting")
     """starting, idle, busy, dead, restarting or stopped."""
+    transport_warning: reactive[str] = reactive("")
+    """Why the kernel's channels are reachable by other local users (TCP), or "" (ipc)."""
     agents: reactive[tuple[str, ...]] = reactive(())
     """Names of the attached agents."""
     access: reactive[str] = reactive("run")
@@ -64,6 +66,8 @@ class StatusBar(Widget):
         parts += [sep, (self.mode.upper(), "bold reverse" if self.mode == "edit" else "bold")]
         state = KERNEL_HINTS.get(self.kernel_state, self.kernel_state)
         parts += [sep, f"{self.kernel_name}: ", (state, "bold")]
+        if self.transport_warning:
+            parts += [sep, ("⚠ " + self.transport_warning, "bold")]
         agents = ", ".join(self.agents) if self.agents else "none"
         parts += [sep, "agents: ", (agents, "bold" if self.agents else ""), " · ",
                   (ACCESS_LABELS.get(self.access, self.access),
