@@ -21,7 +21,13 @@ import pytest
 from textual.app import App, ComposeResult
 
 from nbtui.core.document import Document
-from nbtui.core.kernel import NO_IPC_WARNING, Execution, KernelSession
+from nbtui.core.kernel import (
+    IPC_PATH_LIMIT,
+    LONG_PATH_WARNING,
+    NO_IPC_WARNING,
+    Execution,
+    KernelSession,
+)
 from nbtui.core.kernel_dir import DEAD_DIR_MIN_AGE, LOCK_NAME, KernelDir
 from nbtui.tui.widgets.status_bar import StatusBar
 from tests.conftest import agent, call, poll
@@ -244,6 +250,24 @@ async def test_a_kernel_that_refuses_ipc_runs_on_tcp_and_the_status_bar_says_so(
             bar.transport_warning = ""
             await pilot.pause()
             assert "⚠" not in str(bar.render())
+    finally:
+        await ks.shutdown()
+
+
+async def test_a_runtime_directory_too_deep_for_ipc_paths_runs_the_kernel_on_tcp_and_says_so(
+        tmp_path: Path) -> None:
+    """When the endpoints' paths would pass the unix-socket limit, the kernel runs on TCP and
+    the warning says how to get private channels back."""
+    deep = tmp_path / ("d" * max(1, IPC_PATH_LIMIT - len(str(tmp_path))))
+    deep.mkdir(mode=0o700)
+    ks = KernelSession(Document(nbformat.v4.new_notebook()), "python3", cwd=tmp_path,
+                       log_path=tmp_path / "kernel.log", runtime_dir=deep)
+    await ks.start()
+    try:
+        assert printed(await run(ks, "print(1 + 1)")) == "2\n"
+        assert ks.transport == "tcp" and ks.connection_info()["transport"] == "tcp"
+        assert ks.transport_warning == LONG_PATH_WARNING
+        assert "NBTUI_RUNTIME_DIR" in LONG_PATH_WARNING
     finally:
         await ks.shutdown()
 
