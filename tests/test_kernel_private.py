@@ -288,7 +288,8 @@ def kernel_dirs(runtime: Path) -> list[Path]:
 async def test_kill_9_of_nbtui_leaves_no_process_and_no_kernel_directory(
         tmp_path: Path, runtime_dir: Path) -> None:
     """After `kill -9` of `nbtui serve`, the kernel, a process the kernel started and the
-    reaper all end, and the kernel's directory (with its connection file) is removed."""
+    reaper (which never writes to the terminal) all end, and the kernel's directory (with its
+    connection file) is removed."""
     with serving(tmp_path / "killed.ipynb") as (proc, socket_path):
         async with agent(socket_path) as client:
             data = await call(client, "run_code", code=(
@@ -296,7 +297,9 @@ async def test_kill_9_of_nbtui_leaves_no_process_and_no_kernel_directory(
                 "print(os.getpid(), p.pid)"))
         kernel_pid, sleep_pid = map(int, data["outputs"][0]["text"].split())
         helpers = children_of(proc.pid)
-        assert kernel_pid in helpers and len(helpers) == 2  # the kernel and its reaper
+        [reaper] = [pid for pid in helpers if pid != kernel_pid]
+        fds = [os.readlink(f"/proc/{reaper}/fd/{fd}") for fd in (0, 1, 2)]
+        assert fds[0].startswith("pipe:") and fds[1] == "/dev/null" and fds[2].endswith(".log")
         [directory] = kernel_dirs(runtime_dir)
         assert (directory / "kernel.json").is_file()
         proc.send_signal(signal.SIGKILL)
