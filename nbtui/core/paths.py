@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 
 class UnsafeDirectory(Exception):
-    """A directory nbtui must keep private is owned by someone else or open to others."""
+    """A directory nbtui must keep private is not a private directory of this user;
+    `str(exc)` is one sentence saying what is wrong and how to fix it."""
 
 
 def state_dir() -> Path:
@@ -34,18 +36,55 @@ def runtime_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"nbtui-{os.getuid()}"
 
 
-def private_dir(path: Path) -> Path:
-    """Create `path` with mode 0700 if needed and check that only this user can use it.
+def private_dir(path: Path, *, create: bool = True,
+                variable: str = "NBTUI_RUNTIME_DIR") -> Path:
+    """Check that `path` is a directory only this user can use, creating it (mode 0700) first
+    if it is missing and `create` is set.
+
+    A private directory is a real directory (not a symbolic link: checked with `lstat` and
+    opened without following links), owned by this user, with no access for group or others.
+    Nothing is changed in a directory that fails the checks: another user may have planted it.
+
+    Args:
+        path: the directory.
+        create: create it (its missing parents too) if it does not exist.
+        variable: the environment variable the error message suggests for choosing another
+            directory.
 
     Raises:
-        UnsafeDirectory: it exists but belongs to another user (its mode is tightened if it is
-            ours but too open).
+        UnsafeDirectory: `path` exists but is not a private directory of this user.
+        FileNotFoundError: `path` does not exist and `create` is not set.
     """
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.stat()
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+    elsewhere = f"set {variable} to a directory of your own with mode 0700"
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeDirectory(f"{path} is a symbolic link, not a directory; remove it or "
+                              f"{elsewhere}.")
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeDirectory(f"{path} is not a directory; remove it or {elsewhere}.")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise UnsafeDirectory(f"{path} cannot be opened as a directory ({exc.strerror}); "
+                              f"{elsewhere}.") from None
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
     if info.st_uid != os.getuid():
-        raise UnsafeDirectory(f"{path} belongs to another user; set NBTUI_RUNTIME_DIR to a "
-                              "directory of your own.")
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(path, 0o700)
+        raise UnsafeDirectory(f"{path} belongs to another user (uid {info.st_uid}); "
+                              f"{elsewhere}.")
+    if info.st_mode & 0o077:
+        raise UnsafeDirectory(f"{path} is open to other users (mode "
+                              f"{stat.S_IMODE(info.st_mode):04o}); run `chmod 700 {path}` if "
+                              f"nobody else put files in it, or {elsewhere}.")
     return path
+
+
+def private_runtime_dir(*, create: bool = True) -> Path:
+    """The runtime directory, checked with `private_dir` (see there for what it raises)."""
+    return private_dir(runtime_dir(), create=create)
