@@ -30,14 +30,24 @@ class UserError(click.ClickException):
 
 
 def setup_logging(to_stderr: bool) -> Path:
-    """Log to a file under the state directory (and, for `serve`, warnings to stderr).
+    """Log to a private file under the state directory (and, for `serve`, warnings to stderr).
 
     Must run before the MCP server is created: it configures the root logger otherwise, with
-    a handler that writes to the terminal.
+    a handler that writes to the terminal. The file is 0600 in a 0700 directory, and old runs'
+    logs are pruned (see `nbtui.core.private_files`).
+
+    Raises:
+        UserError: the logs directory is not private to the user or cannot be created.
     """
-    log_dir = paths.state_dir() / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / f"nbtui-{os.getpid()}.log"
+    from nbtui.core import private_files
+
+    try:
+        log_file = private_files.create_log("nbtui")
+    except paths.UnsafeDirectory as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"Could not create a log file in {paths.state_dir() / 'logs'}: "
+                        f"{exc.strerror or exc}.") from None
     root = logging.getLogger()
     root.handlers.clear()
     handler = logging.FileHandler(log_file)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbtui.core import paths
+from nbtui.core import private_files
 from nbtui.core.document import Document
 from nbtui.core.kernel import KernelSession, find_kernelspec
 from nbtui.core.policy import AgentPolicy
@@ -119,9 +119,7 @@ class NotebookSession:
             self._fingerprint: FileFingerprint | None = None
         self.document = Document(notebook, str(self.path))
         self.kernel_name = kernel_name or self.document.kernel_name or DEFAULT_KERNEL
-        log_dir = paths.state_dir() / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.kernel_log = log_dir / f"kernel-{os.getpid()}.log"
+        self.kernel_log = private_files.create_log("kernel")
         self.kernel = KernelSession(self.document, self.kernel_name, cwd=self.path.parent,
                                     log_path=self.kernel_log)
         self.autosave_seconds = autosave_seconds
