@@ -634,18 +634,22 @@ def test_missing_directory_is_reported(tmp_path: Path) -> None:
 def test_write_recovery_writes_a_valid_notebook_under_the_state_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """write_recovery puts a loadable copy in $NBTUI_STATE_DIR/recovery, private to the user."""
+    """write_recovery puts a loadable copy in $NBTUI_STATE_DIR/recovery, private to the user;
+    another content gets another file."""
     monkeypatch.setenv("NBTUI_STATE_DIR", str(tmp_path / "state"))
     nb = jupyter_notebook()
+    changed = jupyter_notebook()
+    changed.cells.append(v4.new_markdown_cell("one more", id="more"))
 
     first = write_recovery(Path("/somewhere/analysis.ipynb"), nb)
-    second = write_recovery(Path("/somewhere/analysis.ipynb"), nb)
+    second = write_recovery(Path("/somewhere/analysis.ipynb"), changed)
 
     assert recovery_dir() == tmp_path / "state" / "recovery"
     assert first.parent == recovery_dir() and second.parent == recovery_dir()
     assert first != second
     assert first.name.startswith("analysis-") and first.suffix == ".ipynb"
     assert stat.S_IMODE(recovery_dir().stat().st_mode) == 0o700
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
     assert first.read_text(encoding="utf-8") == serialize(nb)
     assert_valid_45(load_notebook(second).notebook)
 

@@ -192,16 +192,25 @@ class NotebookSession:
         return SaveInfo(str(self.path), revision, written)
 
     def save_or_recover(self) -> SaveInfo | None:
-        """Save; if that fails, write a recovery copy so nothing is lost, and say where.
+        """Save; if that fails, keep a recovery copy so nothing is lost, and say where.
+
+        The copy is written once per distinct content (see `write_recovery`), so an autosave
+        that keeps failing neither piles up copies nor repeats its log line.
 
         Returns None (and sets `last_save_error`) when the real file could not be written.
         """
         try:
             return self.save()
         except NotebookFileError as exc:
-            recovery = write_recovery(self.path, self.document.to_notebook())
-            self.last_save_error = f"{exc} A copy was saved to {recovery}."
-            log.error("%s", self.last_save_error)
+            try:
+                recovery = write_recovery(self.path, self.document.to_notebook())
+            except NotebookFileError as recovery_failure:
+                error = f"{exc} {recovery_failure}"
+            else:
+                error = f"{exc} A copy was saved to {recovery}."
+            if error != self.last_save_error:
+                log.error("%s", error)
+            self.last_save_error = error
             return None
 
     async def _autosave_loop(self) -> None:

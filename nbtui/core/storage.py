@@ -16,7 +16,6 @@ import contextlib
 import copy
 import errno
 import hashlib
-import itertools
 import json
 import os
 import re
@@ -35,7 +34,8 @@ from nbformat.validator import normalize
 from nbformat.warnings import DuplicateCellId, MissingIDFieldWarning
 from traitlets.log import get_logger
 
-from nbtui.core import paths
+from nbtui.core import paths, private_files
+from nbtui.core.paths import UnsafeDirectory
 
 __all__ = [
     "FileChangedOnDisk",
@@ -330,11 +330,23 @@ def recovery_dir() -> Path:
     return paths.state_dir() / "recovery"
 
 
-def write_recovery(path: Path, nb: nbformat.NotebookNode) -> Path:
-    """Write ``nb`` to a new file in `recovery_dir` because saving it to ``path`` failed.
+RECOVERY_COPIES_PER_NOTEBOOK = 10
+"""How many recovery copies of one notebook name are kept, newest first."""
+RECOVERY_COPIES = 50
+"""How many recovery copies are kept in all, newest first."""
 
-    The file is ``<stem>-<YYYYmmdd-HHMMSS>.ipynb`` (with ``-2``, ``-3``... if that exists), mode
-    0o600, in a directory of mode 0o700.
+# Older nbtui versions wrote <stem>-<date>-<time>.ipynb and <stem>-<date>-<time>-<n>.ipynb.
+_RECOVERY_NAME = re.compile(r"(.+)-\d{8}-\d{6}(?:-[0-9a-f]+)?\.ipynb")
+
+
+def write_recovery(path: Path, nb: nbformat.NotebookNode) -> Path:
+    """Keep a copy of ``nb`` in `recovery_dir` because saving it to ``path`` failed.
+
+    One file per distinct content, ``<stem>-<YYYYmmdd-HHMMSS>-<hash>.ipynb`` with the hash of
+    its text: when a copy of the same text was already kept, that file is returned (and counts
+    as the newest) and nothing is written, so an autosave that keeps failing does not pile up
+    copies. The newest `RECOVERY_COPIES_PER_NOTEBOOK` copies of each notebook name and the newest
+    `RECOVERY_COPIES` in all are kept, older ones deleted. Files are 0600 in a 0700 directory.
 
     Args:
         path: The notebook's real path; its stem names the recovery file.
@@ -347,41 +359,71 @@ def write_recovery(path: Path, nb: nbformat.NotebookNode) -> Path:
         NotebookFileError: The recovery file could not be written either.
     """
     path = Path(path)
-    directory = recovery_dir()
+    stem = path.stem or "notebook"
     data = serialize(nb).encode("utf-8")
-    stem = f"{path.stem or 'notebook'}-{time.strftime('%Y%m%d-%H%M%S')}"
-    created: Path | None = None
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    directory = recovery_dir()
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if stat.S_IMODE(directory.stat().st_mode) != 0o700:
-            directory.chmod(0o700)
-        created, fd = _create_new_file(directory, stem, ".ipynb")
+        private_files.private_state_dir("recovery")
+        copies = _recovery_copies(directory)
+        kept = next((c for c in copies
+                     if _stem_of(c) == stem and c.name.endswith(f"-{digest}.ipynb")), None)
+        if kept is None:
+            kept = directory / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{digest}.ipynb"
+            _write_private(kept, data)
+            copies.append(kept)
+        # Set from the fine-grained clock: file times tick in jiffies, and the order decides
+        # which copies survive.
+        now = time.time_ns()
+        os.utime(kept, ns=(now, now))
+        _prune_recovery(copies, stem, kept)
+    except (OSError, UnsafeDirectory) as exc:
+        reason = str(exc) if isinstance(exc, UnsafeDirectory) else (
+            f"{_os_reason(exc, _WRITE_REASONS)}.")
+        raise NotebookFileError(
+            f"Could not write a recovery copy of {_display_name(path)} to {directory}: {reason}"
+        ) from exc
+    return kept
+
+
+def _recovery_copies(directory: Path) -> list[Path]:
+    with os.scandir(directory) as entries:
+        return [Path(e.path) for e in entries
+                if _RECOVERY_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
+
+
+def _stem_of(recovery_copy: Path) -> str:
+    return _RECOVERY_NAME.fullmatch(recovery_copy.name)[1]
+
+
+def _prune_recovery(copies: list[Path], stem: str, kept: Path) -> None:
+    """Delete all but the newest copies of ``stem`` and in all; never ``kept``."""
+    mtimes = {}
+    for candidate in copies:
+        with contextlib.suppress(FileNotFoundError):
+            mtimes[candidate] = candidate.stat(follow_symlinks=False).st_mtime_ns
+    newest_first = sorted(mtimes, key=mtimes.__getitem__, reverse=True)
+    of_stem = [c for c in newest_first if _stem_of(c) == stem]
+    doomed = set(of_stem[RECOVERY_COPIES_PER_NOTEBOOK:]) | set(newest_first[RECOVERY_COPIES:])
+    for old in doomed - {kept}:
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()
+
+
+def _write_private(target: Path, data: bytes) -> None:
+    """Write ``target`` (mode 0600) through a temporary file, so it is never seen half written."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nbtui-tmp", dir=target.parent)
+    try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(fd)
-    except OSError as exc:
-        if created is not None:
-            with contextlib.suppress(OSError):
-                created.unlink()
-        raise NotebookFileError(
-            f"Could not write a recovery copy of {_display_name(path)} to {directory}: "
-            f"{_os_reason(exc, _WRITE_REASONS)}."
-        ) from exc
-    return created
-
-
-def _create_new_file(directory: Path, stem: str, suffix: str) -> tuple[Path, int]:
-    """Create ``stem+suffix``, or ``stem-2+suffix`` and so on, never reusing a file (mode 0o600)."""
-    for n in itertools.count(1):
-        candidate = directory / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
-        try:
-            return candidate, os.open(
-                candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-            )
-        except FileExistsError:
-            continue
-    raise AssertionError("unreachable")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(target.parent)
 
 
 # --- reading -----------------------------------------------------------------------------------
