@@ -277,13 +277,12 @@ def save_notebook(
         if expected is None:
             raise FileChangedOnDisk(
                 f"{name} already exists on disk and nbtui has not read it, so nbtui did not "
-                "overwrite it; save under another name, or force the save to overwrite it."
+                "overwrite it; the notebook stays open in nbtui with nothing lost."
             )
         if not _same_content(target, path, current, expected):
             raise FileChangedOnDisk(
                 f"{name} changed on disk since nbtui last read or saved it, so nbtui did not "
-                "overwrite it; reload it to see those changes, save under another name, or force "
-                "the save to overwrite them."
+                "overwrite it; the notebook stays open in nbtui with nothing lost."
             )
     if current is not None and not os.access(target, os.W_OK):
         raise NotebookFileError(f"Could not save {name}: the file is read-only.")
