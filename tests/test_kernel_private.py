@@ -25,6 +25,7 @@ from nbtui.core.kernel import (
     IPC_PATH_LIMIT,
     LONG_PATH_WARNING,
     NO_IPC_WARNING,
+    PIPE_ENDPOINT,
     Execution,
     KernelSession,
 )
@@ -110,11 +111,20 @@ async def kernel(public_parent: Path, tmp_path_factory: pytest.TempPathFactory
     await ks.shutdown()
 
 
+def endpoint_paths(kernel: KernelSession) -> list[str]:
+    """The kernel's five channel endpoints and its pipe for output of forked processes."""
+    info = kernel.connection_info()
+    assert kernel.kernel_dir is not None
+    return [*(f"{info['ip']}-{info[name]}" for name in
+              ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")),
+            str(kernel.kernel_dir / PIPE_ENDPOINT)]
+
+
 async def test_kernel_channels_are_ipc_endpoints_in_a_private_directory(
         kernel: KernelSession, public_parent: Path) -> None:
-    """The connection file says ipc and lives, with the five endpoints, in a 0700 directory of
-    the runtime directory; no kernel channel listens on TCP (the kernel's only TCP listener is
-    ipykernel's pipe for output of forked subprocesses, a PULL socket that sends nothing)."""
+    """The connection file says ipc and lives, with the five endpoints and ipykernel's pipe for
+    output of forked processes, in a 0700 directory of the runtime directory; no process of the
+    kernel listens on TCP at all."""
     directory = kernel.kernel_dir
     assert directory is not None and directory.parent == public_parent
     # jupyter-client adds the sticky bit (against temp cleaners); the rest is 0700.
@@ -125,25 +135,24 @@ async def test_kernel_channels_are_ipc_endpoints_in_a_private_directory(
     assert stat.S_IMODE(connection_file.stat().st_mode) == 0o600
     assert info["transport"] == "ipc" and info["ip"] == str(directory / "k")
     assert (kernel.transport, kernel.transport_warning) == ("ipc", "")
-    endpoints = [f"{info['ip']}-{info[name]}" for name in
-                 ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
+    endpoints = endpoint_paths(kernel)
     assert all(stat.S_ISSOCK(os.stat(e).st_mode) for e in endpoints)
+    assert endpoints[-1] == str(directory / "k-pipe")
 
     pipe = await run(kernel, "import zmq\nt = get_ipython().kernel.iopub_thread\n"
-                             "print(t._pipe_port, t._pipe_in.socket.type == zmq.PULL)")
-    pipe_port, is_pull = printed(pipe).split()
+                             "print(t._pipe_in.socket.get_string(zmq.LAST_ENDPOINT))")
+    assert printed(pipe) == f"ipc://{directory / 'k-pipe'}\n"
     assert kernel.kernel_pid is not None
-    assert listening_tcp_ports(process_tree(kernel.kernel_pid)) == {int(pipe_port)}
-    assert is_pull == "True"
+    tree = process_tree(kernel.kernel_pid)
+    assert listening_tcp_ports(tree) == set()
 
 
 async def test_another_user_can_neither_connect_to_the_kernel_nor_read_its_key(
         kernel: KernelSession) -> None:
-    """As uid 65534, connecting to each ipc endpoint and reading the connection file fail with
-    a permission error, although the directory around the kernel's is open to them."""
-    info = kernel.connection_info()
-    endpoints = [f"{info['ip']}-{info[name]}" for name in
-                 ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
+    """As uid 65534, connecting to each ipc endpoint (the pipe for output of forked processes
+    included) and reading the connection file fail with a permission error, although the
+    directory around the kernel's is open to them."""
+    endpoints = endpoint_paths(kernel)
     probe = (
         "import json, socket, sys\n"
         "errors = {}\n"
@@ -174,7 +183,8 @@ async def test_a_restarted_kernel_gets_its_ipc_endpoints_again(kernel: KernelSes
     assert kernel.connection_info()["key"] == key and kernel.transport == "ipc"
     assert directory is not None
     assert sorted(p.name for p in directory.iterdir() if p.is_socket()) == [
-        f"k-{n}" for n in range(1, 6)]
+        *(f"k-{n}" for n in range(1, 6)), "k-pipe"]
+    assert kernel.transport_warning == ""
     assert printed(await run(kernel, "print(1 + 1)")) == "2\n"
 
 

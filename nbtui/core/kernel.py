@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import signal
+import stat
 import time
 import uuid
 from collections import deque
@@ -31,7 +32,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.kernelspec import NoSuchKernel as _MissingKernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
-from nbtui.core import paths
+from nbtui.core import ipykernel_reach, paths
 from nbtui.core.document import USER, Document, DocumentEvent
 from nbtui.core.kernel_dir import KernelDir
 
@@ -85,11 +86,17 @@ Linux 107)."""
 CONNECTION_FILE = "kernel.json"
 """The connection file's name in the kernel's private directory."""
 
+PIPE_ENDPOINT = "k-pipe"
+"""The name, in the kernel's private directory, of ipykernel's ipc endpoint for the output of
+processes the kernel forks (see :mod:`nbtui.core.ipykernel_reach`); the longest endpoint path."""
+
 NO_IPC_WARNING = ("This kernel does not support private ipc channels; its channels listen on "
                   "127.0.0.1 TCP ports that other local users can reach.")
 LONG_PATH_WARNING = ("The runtime directory's path is too long for private ipc channels, so the "
                      "kernel's channels listen on 127.0.0.1 TCP ports that other local users can "
                      "reach; set NBTUI_RUNTIME_DIR to a shorter path.")
+PIPE_TCP_WARNING = ("This ipykernel's pipe for output of forked processes listens on a 127.0.0.1 "
+                    "TCP port that other local users can reach (the kernel log says why).")
 
 Transport = Literal["ipc", "tcp"]
 
@@ -577,6 +584,44 @@ def find_kernelspec(kernel_name: str) -> KernelSpec:
                            f"{installed}); choose one of those.") from None
 
 
+class _KernelManager(AsyncKernelManager):
+    """An AsyncKernelManager that launches an ipykernel kernelspec with its pipe for output of
+    forked processes on the ipc endpoint `pipe_endpoint` (None: the kernel as its spec says).
+
+    `pipe_moved` says whether the last launch command was rewritten for that.
+    """
+
+    def __init__(self, *, pipe_endpoint: Path | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipe_endpoint = pipe_endpoint
+        self.pipe_moved = False
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """The kernelspec's command, launched through :mod:`nbtui.core.ipykernel_reach` when it
+        runs ipykernel."""
+        cmd = super().format_kernel_cmd(extra_arguments)
+        self.pipe_moved = False
+        if self.pipe_endpoint is None:
+            return cmd
+        # A previous kernel's endpoint is removed: its presence after this launch shows that
+        # this kernel bound it.
+        with contextlib.suppress(FileNotFoundError):
+            self.pipe_endpoint.unlink()
+        moved = ipykernel_reach.launch_command(cmd, str(self.pipe_endpoint))
+        self.pipe_moved = moved is not None
+        return moved or cmd
+
+    def pipe_warning(self) -> str:
+        """:data:`PIPE_TCP_WARNING` when the launched ipykernel kept its TCP pipe, else ""."""
+        if not self.pipe_moved or self.pipe_endpoint is None:
+            return ""
+        try:
+            bound = stat.S_ISSOCK(self.pipe_endpoint.lstat().st_mode)
+        except OSError:
+            bound = False
+        return "" if bound else PIPE_TCP_WARNING
+
+
 def _label(execution: Execution) -> str:
     return execution.cell_id if execution.cell_id is not None else execution.id
 
@@ -599,8 +644,11 @@ class KernelSession:
     busy, dead (the process died or could not start: restart it), restarting, stopped (shut down).
 
     A local kernel talks over `ipc` endpoints in a private directory of its own (see
-    :mod:`nbtui.core.kernel_dir`), so no other user can reach its channels. A kernel that exits
-    when given ipc channels is started again on 127.0.0.1 TCP, and `transport_warning` says so.
+    :mod:`nbtui.core.kernel_dir`), so no other user can reach its channels; an ipykernel's pipe
+    for output of forked processes is an ipc endpoint there too (:mod:`nbtui.core.ipykernel_reach`),
+    so nothing of the kernel listens on TCP. A kernel that exits when given ipc channels is
+    started again on 127.0.0.1 TCP, and `transport_warning` says so, as it does when an
+    ipykernel keeps its TCP pipe.
 
     Args:
         document: the notebook whose cells run here and receive the outputs.
@@ -635,7 +683,7 @@ class KernelSession:
         self.current: Execution | None = None
         """The execution running now."""
         self._listeners: list[KernelListener] = []
-        self._km: AsyncKernelManager | None = None
+        self._km: _KernelManager | None = None
         self._kc: AsyncKernelClient | None = None
         self._log_file: Any = None
         self._kernel_dir: KernelDir | None = None
@@ -809,6 +857,8 @@ class KernelSession:
                     if old_pgid != self._kernel_pgid():
                         _kill_process_group(None, old_pgid)
                     await self._connect()
+                    if self.transport == "ipc":
+                        self.transport_warning = self._km.pipe_warning()
                 except Exception as exc:
                     await self._disconnect()
                     await self._discard_kernel()
@@ -880,7 +930,7 @@ class KernelSession:
     async def _launch(self) -> None:
         assert self._kernel_dir is not None
         directory = self._kernel_dir.path
-        if len(str(directory / "k-5").encode()) > IPC_PATH_LIMIT:
+        if len(str(directory / PIPE_ENDPOINT).encode()) > IPC_PATH_LIMIT:
             await self._launch_with("tcp", LONG_PATH_WARNING)
             return
         try:
@@ -895,15 +945,17 @@ class KernelSession:
     async def _launch_with(self, transport: Transport, warning: str) -> None:
         assert self._kernel_dir is not None
         directory = self._kernel_dir.path
-        ip = str(directory / "k") if transport == "ipc" else "127.0.0.1"
-        self._km = AsyncKernelManager(kernel_name=self.kernel_name, log=logger,
-                                      shutdown_wait_time=SHUTDOWN_GRACE, transport=transport,
-                                      ip=ip, connection_file=str(directory / CONNECTION_FILE))
+        private = transport == "ipc"
+        self._km = _KernelManager(
+            pipe_endpoint=directory / PIPE_ENDPOINT if private else None,
+            kernel_name=self.kernel_name, log=logger, shutdown_wait_time=SHUTDOWN_GRACE,
+            transport=transport, ip=str(directory / "k") if private else "127.0.0.1",
+            connection_file=str(directory / CONNECTION_FILE))
         await self._km.start_kernel(cwd=str(self.cwd), stdout=self._log_file,
                                     stderr=self._log_file)
         self._watch_kernel()
         await self._connect()
-        self.transport, self.transport_warning = transport, warning
+        self.transport, self.transport_warning = transport, warning or self._km.pipe_warning()
 
     def _kernel_pgid(self) -> int | None:
         return getattr(self._km.provisioner, "pgid", None) if self._km is not None else None
