@@ -162,23 +162,40 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autos
     """Run a notebook session without the terminal UI.
 
     Prints the socket path as the first line on stdout; saves and stops the kernel on
-    SIGINT, SIGTERM or SIGHUP.
+    SIGINT, SIGTERM or SIGHUP, within a few seconds even if a step of that hangs.
     """
+    import threading
+
+    from nbtui.core.exit_watchdog import ExitWatchdog, SocketFile, stop_session_now
+
     setup_logging(to_stderr=True)
     session = _open_session(notebook, kernel_name, autosave, agent_access)
+    loop_thread = threading.get_ident()
 
     async def run() -> None:
         lock, endpoint = await _start_session(session, socket_path, True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(signum, stop.set)
+        socket_file = SocketFile.of(endpoint.socket_path)
+        watchdog = ExitWatchdog(lambda: stop_session_now(session, lock, socket_file,
+                                                         loop_thread=loop_thread))
+
+        def on_signal(signum: int, frame: object) -> None:
+            # Not loop.add_signal_handler: this arms the watchdog even if the loop is stuck.
+            watchdog.arm()
+            loop.call_soon_threadsafe(stop.set)
+
+        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {signum: signal.signal(signum, on_signal) for signum in signals}
         click.echo(endpoint.socket_path)
         sys.stdout.flush()
         try:
             await stop.wait()
         finally:
+            watchdog.arm()
             await _stop_session(session, lock, endpoint)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     asyncio.run(run())
     if session.last_save_error:

@@ -3,7 +3,9 @@
 The app shows the notebook at once and starts the session (kernel, agent socket) right after
 the first paint, on its own event loop; whatever way it ends (ctrl+q, SIGTERM or SIGHUP, an
 exception), `run_app` then runs the session's `stop` on that same loop, so that the notebook is
-saved and no kernel outlives the app.
+saved and no kernel outlives the app. If that has not finished a few seconds after the app
+ended or the signal came (the terminal is gone and Textual's shutdown blocks writing to it, say),
+an exit watchdog kills the kernel, saves, releases the notebook's lock and exits.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import gc
 import logging
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,6 +29,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 
 from nbtui.core.document import DocumentEvent
+from nbtui.core.exit_watchdog import ExitWatchdog, SocketFile, stop_session_now
 from nbtui.core.kernel import KernelEvent
 from nbtui.core.policy import ACCESS_MODES, EDIT, READ, RUN
 from nbtui.core.session import Activity, NotebookSession
@@ -109,6 +113,7 @@ class NotebookApp(App[None]):
         self.start_error: click.ClickException | None = None
         self._start = start
         self._start_task: asyncio.Task[tuple[Any, Any] | None] | None = None
+        self._socket_file: SocketFile | None = None
         self._discard_changes = False
         self._finished = False
         self._unsubscribe: list[Callable[[], None]] = []
@@ -257,6 +262,7 @@ class NotebookApp(App[None]):
             self.start_error = click.ClickException(f"Could not start the session: {exc}")
             self.exit(return_code=1)
             return None
+        self._socket_file = SocketFile.of(self.session.socket_path)
         self.post_message(SessionStarted())
         return started
 
@@ -293,9 +299,28 @@ class NotebookApp(App[None]):
         return task is not None and task.done() and not task.cancelled() and (
             task.result() is not None)
 
+    def stop_now(self, loop_thread: int) -> int:
+        """Stop the session without the event loop (the exit watchdog's last resort).
+
+        Kills the kernel, saves unless the human chose to discard the changes or the event loop
+        is itself saving, and removes the notebook's lock, record and socket.
+
+        Args:
+            loop_thread: the ident of the thread that runs the app's event loop.
+
+        Returns:
+            The exit status: 1 if the notebook could not be saved, else 0.
+        """
+        task = self._start_task
+        started = task.result() if task is not None and self.owns_notebook else None
+        return stop_session_now(self.session, started[0] if started else None, self._socket_file,
+                                loop_thread=loop_thread, save=not self._discard_changes)
+
     def exit_on_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP (an SSH connection that dropped) or SIGINT: save now, then exit."""
         log.warning("Received %s; saving and exiting", signal.Signals(signum).name)
+        if self._finished:
+            return  # the session is stopping already, and `finish` saves
         try:
             self.pane.flush_edit()
         except Exception:  # noqa: BLE001 - the save below matters more
@@ -544,7 +569,8 @@ def run_app(session: NotebookSession, *, start: StartFunction, stop: StopFunctio
         start: starts the kernel (in the background) and the agent socket; returns
             (lock, endpoint). It may raise click.ClickException for errors the user can fix.
         stop: saves, stops the kernel and removes the socket; always run once the app ends
-            after a successful start.
+            after a successful start. Should it not finish within a few seconds of that (or of
+            a signal), an exit watchdog does its work without the event loop and exits.
         approve: ask the human before every agent execution.
 
     Raises:
@@ -552,18 +578,28 @@ def run_app(session: NotebookSession, *, start: StartFunction, stop: StopFunctio
         SystemExit: the app ended with an error.
     """
     app = NotebookApp(session, start=start, approve=approve)
+    loop_thread = threading.get_ident()
+    watchdog = ExitWatchdog(lambda: app.stop_now(loop_thread))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int, frame: object) -> None:
+            # signal.signal rather than loop.add_signal_handler: this runs even while the event
+            # loop is stuck (in a write to a terminal that is gone), so the watchdog is armed
+            # whatever the loop does.
+            watchdog.arm()
+            loop.call_soon_threadsafe(app.exit_on_signal, signum)
+
         signals = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
-        for signum in signals:
-            loop.add_signal_handler(signum, app.exit_on_signal, signum)
+        previous = {signum: signal.signal(signum, on_signal) for signum in signals}
         try:
             await app.run_async()
         finally:
-            for signum in signals:
-                loop.remove_signal_handler(signum)
+            watchdog.arm()
             await app.finish(stop)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     asyncio.run(main())
     if app.start_error is not None:
