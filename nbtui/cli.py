@@ -192,7 +192,6 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autos
         try:
             await stop.wait()
         finally:
-            watchdog.arm()
             await _stop_session(session, lock, endpoint)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)

@@ -3,9 +3,9 @@
 A session normally stops on its event loop: it saves, shuts the kernel down and removes its
 lock, record and socket. That can block for good: after a hang-up (an SSH connection that
 dropped, a tmux server killed) Textual's shutdown waits on a writer thread that can no longer
-write to the terminal, and an agent that stops reading holds up closing its connection. An
-:class:`ExitWatchdog`, armed when the session is told to end, does the same work from its own
-thread once its deadline passes, without the event loop, and then ends the process.
+write to the terminal, and `nbtui serve` blocks writing a log line to a stderr that nobody reads.
+An :class:`ExitWatchdog`, armed by the signal that tells the session to end, does the same work
+from its own thread once its deadline passes, without the event loop, and then ends the process.
 """
 
 from __future__ import annotations
@@ -35,20 +35,16 @@ ends anyway."""
 
 
 class ExitWatchdog:
-    """A daemon thread that, once armed, runs `cleanup` after a deadline and ends the process.
+    """A daemon thread that, once armed, runs `cleanup` after `EXIT_DEADLINE_SECONDS` and ends
+    the process (with status 1 if `cleanup` has not finished within `CLEANUP_SECONDS`).
 
     Args:
         cleanup: stops what must not outlive the process and returns the exit status. It runs
             in a thread of its own while the event loop may be stuck, so it must not need the loop.
-        deadline: seconds from arming to running `cleanup`.
-        grace: seconds `cleanup` gets; the process then ends with status 1 if it has not finished.
     """
 
-    def __init__(self, cleanup: Callable[[], int], *, deadline: float = EXIT_DEADLINE_SECONDS,
-                 grace: float = CLEANUP_SECONDS) -> None:
+    def __init__(self, cleanup: Callable[[], int]) -> None:
         self._cleanup = cleanup
-        self.deadline = deadline
-        self.grace = grace
         # The trigger is a plain lock, released to arm: one atomic step, so arming is safe in a
         # signal handler that interrupted anything (an Event's set() takes a lock that the
         # interrupted code may be holding).
@@ -63,7 +59,7 @@ class ExitWatchdog:
 
     def _watch(self) -> None:
         self._trigger.acquire()
-        time.sleep(self.deadline)
+        time.sleep(EXIT_DEADLINE_SECONDS)
         status = [1]
 
         def clean_up() -> None:
@@ -74,11 +70,11 @@ class ExitWatchdog:
             except Exception:
                 log.exception("Stopping the session without the event loop failed")
             log.warning("The session did not stop within %g s; it was stopped without its event "
-                        "loop (the kernel killed)", self.deadline)
+                        "loop (the kernel killed)", EXIT_DEADLINE_SECONDS)
 
         worker = threading.Thread(target=clean_up, name="nbtui-exit-cleanup", daemon=True)
         worker.start()
-        worker.join(self.grace)
+        worker.join(CLEANUP_SECONDS)
         os._exit(status[0])
 
 

@@ -3,9 +3,9 @@
 The app shows the notebook at once and starts the session (kernel, agent socket) right after
 the first paint, on its own event loop; whatever way it ends (ctrl+q, SIGTERM or SIGHUP, an
 exception), `run_app` then runs the session's `stop` on that same loop, so that the notebook is
-saved and no kernel outlives the app. If that has not finished a few seconds after the app
-ended or the signal came (the terminal is gone and Textual's shutdown blocks writing to it, say),
-an exit watchdog kills the kernel, saves, releases the notebook's lock and exits.
+saved and no kernel outlives the app. After SIGTERM, SIGHUP or SIGINT the process ends within
+a few seconds whatever Textual does (its shutdown blocks for good writing to a terminal that is
+gone): an exit watchdog then kills the kernel, saves, releases the notebook's lock and exits.
 """
 
 from __future__ import annotations
@@ -569,8 +569,8 @@ def run_app(session: NotebookSession, *, start: StartFunction, stop: StopFunctio
         start: starts the kernel (in the background) and the agent socket; returns
             (lock, endpoint). It may raise click.ClickException for errors the user can fix.
         stop: saves, stops the kernel and removes the socket; always run once the app ends
-            after a successful start. Should it not finish within a few seconds of that (or of
-            a signal), an exit watchdog does its work without the event loop and exits.
+            after a successful start. If it has not finished a few seconds after a signal, an
+            exit watchdog does its work without the event loop and exits.
         approve: ask the human before every agent execution.
 
     Raises:
@@ -596,7 +596,6 @@ def run_app(session: NotebookSession, *, start: StartFunction, stop: StopFunctio
         try:
             await app.run_async()
         finally:
-            watchdog.arm()
             await app.finish(stop)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
