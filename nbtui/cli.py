@@ -132,12 +132,12 @@ async def _start_session(session, socket_path: str | None, with_agent: bool):  #
             endpoint = AgentEndpoint(session, socket_path)
             await endpoint.start(lock)
         await session.start()
-    except (KernelError, OSError) as exc:
+    except (KernelError, SessionError, OSError) as exc:
         if endpoint is not None:
             await endpoint.close()
         lock.release()
-        message = str(exc) if isinstance(exc, KernelError) else (
-            f"Cannot listen on {socket_path}: {exc.strerror or exc}.")
+        message = f"Cannot listen on {socket_path}: {exc.strerror or exc}." if isinstance(
+            exc, OSError) else str(exc)
         raise UserError(message) from None
     return lock, endpoint
 
@@ -239,7 +239,7 @@ def attach(target: str | None, wait_seconds: float) -> None:
 
     try:
         ended = asyncio.run(run())
-    except SessionError as exc:
+    except (SessionError, paths.UnsafeDirectory) as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         ended = "client"
@@ -258,7 +258,10 @@ def list_(as_json: bool) -> None:
 
     from nbtui.agent.sessions import running_sessions
 
-    records = running_sessions()
+    try:
+        records = running_sessions()
+    except paths.UnsafeDirectory as exc:
+        raise UserError(str(exc)) from None
     if as_json:
         click.echo(json.dumps([asdict(r) for r in records], indent=1))
         return

@@ -11,7 +11,7 @@ import os
 import threading
 from contextlib import suppress
 
-from nbtui.agent.sessions import SessionError, resolve_target
+from nbtui.agent.sessions import SessionError, check_server, resolve_target
 
 CHUNK = 256 * 1024
 
@@ -19,25 +19,34 @@ CHUNK = 256 * 1024
 async def connect_to_session(target: str | None, wait_seconds: float
                              ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Find the session's socket and connect, retrying for up to `wait_seconds` while the
-    session is not there yet (or is still starting to listen).
+    session is not there yet (or is still starting to listen). Nothing is sent before the
+    server is known to run as this user.
 
     Raises:
-        SessionError: no session could be reached in time.
+        SessionError: no session could be reached in time, or the server is another user's.
+        paths.UnsafeDirectory: the runtime directory is not private to this user.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.0, wait_seconds)
     while True:
         try:
             socket_path = resolve_target(target)
-            try:
-                return await asyncio.open_unix_connection(socket_path)
-            except OSError as exc:
-                raise SessionError(f"Cannot connect to the nbtui session at {socket_path}: "
-                                   f"{exc.strerror or exc}.") from None
-        except SessionError:
-            if loop.time() >= deadline:
-                raise
+            reader, writer = await asyncio.open_unix_connection(socket_path)
+            break
+        except OSError as exc:
+            error = SessionError(f"Cannot connect to the nbtui session at {socket_path}: "
+                                 f"{exc.strerror or exc}.")
+        except SessionError as exc:
+            error = exc
+        if loop.time() >= deadline:
+            raise error
         await asyncio.sleep(0.1)
+    try:
+        check_server(writer.get_extra_info("socket"), socket_path)
+    except SessionError:
+        writer.transport.abort()
+        raise
+    return reader, writer
 
 
 def _stdin_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes],

@@ -8,11 +8,16 @@ the life of the process, so a record whose lock is free belongs to a dead proces
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
+import socket
+import stat
+import struct
+import sys
 import time
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
@@ -74,12 +79,12 @@ class SessionLock:
 
     def __init__(self, notebook: str | os.PathLike[str], socket_path: str | None) -> None:
         self.notebook = str(Path(notebook).absolute())
-        directory = paths.private_dir(paths.runtime_dir())
+        directory = paths.private_runtime_dir()
         key = notebook_key(self.notebook)
         self.record_path = directory / f"{key}.json"
         self.lock_path = directory / f"{key}.lock"
         self.socket_path = socket_path
-        self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -98,39 +103,141 @@ class SessionLock:
         if agents is not None:
             self.record.agents = list(agents)
         tmp = self.record_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self.record)))
-        os.chmod(tmp, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(json.dumps(asdict(self.record)))
         os.replace(tmp, self.record_path)
 
     def release(self) -> None:
-        """Remove the record and socket and free the lock (idempotent)."""
+        """Remove the record and free the lock (idempotent); the socket is its server's."""
         if self._fd < 0:
             return
         with suppress(FileNotFoundError):
             self.record_path.unlink()
-        if self.socket_path:
-            with suppress(FileNotFoundError):
-                os.unlink(self.socket_path)
         with suppress(FileNotFoundError):
             self.lock_path.unlink()
         os.close(self._fd)
         self._fd = -1
 
 
-def read_record(path: Path) -> SessionRecord | None:
-    """A record file's contents, or None if it is missing or unreadable."""
+def _owned(info: os.stat_result, file_type: int) -> bool:
+    return stat.S_IFMT(info.st_mode) == file_type and info.st_uid == os.getuid()
+
+
+def _is_own(path: str | os.PathLike[str], file_type: int) -> bool:
+    """Whether `path` itself (not a link's target) is of `file_type` and this user's."""
     try:
-        data = json.loads(path.read_text())
-        return SessionRecord(**data)
+        return _owned(os.lstat(path), file_type)
+    except OSError:
+        return False
+
+
+def _open_own_file(path: Path, flags: int) -> int | None:
+    """A descriptor for `path` if it is a regular file of this user's (links not followed)."""
+    try:
+        # O_NONBLOCK: opening a FIFO planted under the name must not hang.
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not _owned(os.fstat(fd), stat.S_IFREG):
+        os.close(fd)
+        return None
+    return fd
+
+
+def read_record(path: Path) -> SessionRecord | None:
+    """A record file's contents, or None if it is missing, unreadable or not this user's."""
+    fd = _open_own_file(path, os.O_RDONLY)
+    if fd is None:
+        return None
+    try:
+        with os.fdopen(fd) as file:
+            record = SessionRecord(**json.loads(file.read()))
     except (OSError, ValueError, TypeError):
         return None
+    if not (isinstance(record.notebook, str) and isinstance(record.socket, str)):
+        return None
+    return record
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int | None, int | None]:
+    """The (pid, uid) of the process at the other end of a unix socket, where the OS says."""
+    if sys.platform.startswith("linux") and hasattr(socket, "SO_PEERCRED"):
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        pid, uid, _gid = struct.unpack("3i", raw)
+        return pid, uid
+    if hasattr(os, "getpeereid"):  # pragma: no cover - BSD and macOS
+        uid, _gid = os.getpeereid(sock.fileno())  # type: ignore[attr-defined]
+        return None, uid
+    return None, None  # pragma: no cover
+
+
+def check_server(sock: socket.socket, socket_path: str) -> None:
+    """Check that the process serving a just-connected socket runs as this user.
+
+    Raises:
+        SessionError: another user's process serves it (it could be posing as a session).
+    """
+    pid, uid = peer_credentials(sock)
+    if uid is not None and uid != os.getuid():
+        raise SessionError(
+            f"The process serving {socket_path} (pid {pid}) belongs to another user "
+            f"(uid {uid}), so nbtui will not connect an agent to it; attach to a session "
+            "you started yourself."
+        )
+
+
+def _has_listener(path: str) -> bool:
+    """Whether a process accepts connections on the socket at `path`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        # Only an answer of "nobody listens" makes a socket stale; anything else (a full
+        # backlog, a slow peer) counts as alive.
+        probe.settimeout(2)
+        try:
+            probe.connect(path)
+        except OSError as exc:
+            return exc.errno not in (errno.ECONNREFUSED, errno.ENOENT)
+        return True
+
+
+def _is_stale_socket(path: str) -> bool:
+    """Whether `path` is a socket of this user's that nobody listens on any more."""
+    return _is_own(path, stat.S_IFSOCK) and not _has_listener(path)
+
+
+def _describe(info: os.stat_result) -> str:
+    kinds = {stat.S_IFLNK: "a symbolic link", stat.S_IFREG: "a file",
+             stat.S_IFDIR: "a directory", stat.S_IFSOCK: "a socket"}
+    return kinds.get(stat.S_IFMT(info.st_mode), "a special file")
+
+
+def free_socket_path(path: str) -> None:
+    """Make `path` ready for a new socket: a stale socket of this user's there is removed,
+    and anything else there is left alone and refused.
+
+    Raises:
+        SessionError: something other than a stale socket of this user's is at `path`.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    elsewhere = "choose another --socket path"
+    if not stat.S_ISSOCK(info.st_mode):
+        raise SessionError(f"{path} is {_describe(info)}, not a socket, so nbtui will not "
+                           f"replace it; {elsewhere}.")
+    if info.st_uid != os.getuid():
+        raise SessionError(f"{path} is a socket of another user (uid {info.st_uid}); "
+                           f"{elsewhere}.")
+    if _has_listener(path):
+        raise SessionError(f"{path} is the socket of a running process; stop it or "
+                           f"{elsewhere}.")
+    os.unlink(path)
 
 
 def _is_live(record_path: Path) -> bool:
-    lock_path = record_path.with_suffix(".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR)
-    except OSError:
+    fd = _open_own_file(record_path.with_suffix(".lock"), os.O_RDWR)
+    if fd is None:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -142,20 +249,29 @@ def _is_live(record_path: Path) -> bool:
 
 
 def running_sessions() -> list[SessionRecord]:
-    """Records of the sessions that are running now; leftovers of dead ones are removed."""
-    directory = paths.runtime_dir()
-    if not directory.is_dir():
+    """Records of this user's sessions that are running now; leftovers of dead ones are
+    removed. Files in the runtime directory that are not this user's are ignored.
+
+    Raises:
+        paths.UnsafeDirectory: the runtime directory is not private to this user.
+    """
+    try:
+        directory = paths.private_runtime_dir(create=False)
+    except FileNotFoundError:
         return []
     records = []
     for record_path in sorted(directory.glob("*.json")):
         record = read_record(record_path)
-        if record is not None and _is_live(record_path):
+        if record is None:
+            continue
+        if _is_live(record_path):
             records.append(record)
             continue
         for leftover in (record_path, record_path.with_suffix(".lock")):
-            with suppress(OSError):
-                leftover.unlink()
-        if record is not None and record.socket:
+            if _is_own(leftover, stat.S_IFREG):
+                with suppress(OSError):
+                    leftover.unlink()
+        if record.socket and _is_stale_socket(record.socket):
             with suppress(OSError):
                 os.unlink(record.socket)
     return records
@@ -173,13 +289,13 @@ def resolve_target(target: str | None) -> str:
             return str(candidate)
         notebook = str(candidate.absolute())
         for record in running_sessions():
-            if record.notebook == notebook and record.socket:
+            if record.notebook == notebook and _is_own(record.socket, stat.S_IFSOCK):
                 return record.socket
         raise SessionError(
             f"No running nbtui session has {target}; start one with `nbtui {target}` "
             "or `nbtui serve " + target + "`."
         )
-    sessions = [r for r in running_sessions() if r.socket]
+    sessions = [r for r in running_sessions() if _is_own(r.socket, stat.S_IFSOCK)]
     if not sessions:
         raise SessionError("No nbtui session is running; start one with `nbtui NOTEBOOK`.")
     if len(sessions) > 1:

@@ -13,8 +13,6 @@ import json
 import logging
 import os
 import socket
-import struct
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -23,6 +21,8 @@ import anyio
 import mcp_types as types
 from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
+
+from nbtui.agent.sessions import free_socket_path, peer_credentials
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +74,6 @@ current_connection: contextvars.ContextVar[AgentConnection | None] = contextvars
     "nbtui_current_connection", default=None
 )
 """The connection a request arrived on (set for the handlers of that connection's requests)."""
-
-
-def peer_credentials(sock: socket.socket) -> tuple[int | None, int | None]:
-    """The (pid, uid) of the process at the other end of a unix socket, where the OS says."""
-    if sys.platform.startswith("linux") and hasattr(socket, "SO_PEERCRED"):
-        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        pid, uid, _gid = struct.unpack("3i", raw)
-        return pid, uid
-    if hasattr(os, "getpeereid"):  # pragma: no cover - BSD and macOS
-        uid, _gid = os.getpeereid(sock.fileno())  # type: ignore[attr-defined]
-        return None, uid
-    return None, None  # pragma: no cover
 
 
 async def _read_lines(reader: asyncio.StreamReader) -> AsyncIterator[bytes | MessageTooLarge]:
@@ -188,7 +176,8 @@ class SocketServer:
     """Accepts connections on a unix socket that only its owner can use.
 
     Args:
-        path: where to bind; an existing stale socket file there is replaced.
+        path: where to bind; only a stale socket of this user's may be there already (it is
+            replaced).
         handler: serves one connection until it closes.
     """
 
@@ -198,17 +187,25 @@ class SocketServer:
         self._server: asyncio.base_events.Server | None = None
         self._next_id = 0
         self._tasks: set[asyncio.Task] = set()
+        self._bound: tuple[int, int] | None = None
+        """(device, inode) of the socket file this server made, so close removes only it."""
 
     async def start(self) -> None:
-        """Bind the socket with mode 0600 (set before anyone can connect) and start accepting."""
-        with suppress(FileNotFoundError):
-            os.unlink(self.path)
+        """Bind the socket with mode 0600 (set before anyone can connect) and start accepting.
+
+        Raises:
+            SessionError: something other than a stale socket of this user's is at the path.
+            OSError: the socket cannot be bound.
+        """
+        free_socket_path(self.path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_umask = os.umask(0o177)
         try:
             sock.bind(self.path)
         finally:
             os.umask(old_umask)
+        info = os.stat(self.path)
+        self._bound = (info.st_dev, info.st_ino)
         os.chmod(self.path, 0o600)
         sock.listen(16)
         sock.setblocking(False)
@@ -255,8 +252,10 @@ class SocketServer:
         if self._server is not None:
             with suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
-        with suppress(FileNotFoundError):
-            os.unlink(self.path)
+        with suppress(OSError):
+            info = os.lstat(self.path)
+            if (info.st_dev, info.st_ino) == self._bound:
+                os.unlink(self.path)
 
 
 @asynccontextmanager
