@@ -72,7 +72,8 @@ class AgentEndpoint:
         current_connection.set(connection)
         lowlevel = self.server._lowlevel_server
         try:
-            async with socket_streams(reader, writer, on_message=on_message) as (rd, wr):
+            async with socket_streams(reader, writer, on_message=on_message,
+                                      label=f"agent connection {connection.id}") as (rd, wr):
                 await lowlevel.run(rd, wr, lowlevel.create_initialization_options())
         finally:
             self.session.agent_detached(connection.id)

@@ -3,6 +3,10 @@
 The framing is MCP's stdio framing, so `nbtui attach` is a plain byte pipe between an agent's
 stdio and the socket. The server side checks the peer's credentials (Linux `SO_PEERCRED`) on
 top of the socket's 0600 mode: only the user who owns the session can talk to it.
+
+A client that does not read its replies is not read from either once they pile up past
+UNREAD_PAUSE_BYTES (every write waits for that), so it cannot grow the session's memory; it is
+disconnected once it has read nothing of them for STALL_SECONDS.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 READ_CHUNK = 256 * 1024
 
+UNREAD_PAUSE_BYTES = 1024 * 1024
+"""While more of a client's replies than this wait unread, nothing more is read from it."""
+
+STALL_SECONDS = 60.0
+"""A client that reads none of its waiting replies for this long is disconnected."""
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -116,56 +125,105 @@ async def socket_streams(
     writer: asyncio.StreamWriter,
     *,
     on_message: Callable[[types.JSONRPCMessage], None] | None = None,
+    label: str = "the connection",
 ) -> AsyncIterator[tuple[object, object]]:
     """MCP read/write streams over a connected socket's asyncio streams.
+
+    Every write waits while the peer has more than UNREAD_PAUSE_BYTES unread, and nothing more
+    is read from it meanwhile. What went wrong with the peer (invalid messages, a reset, being
+    disconnected for not reading) is logged in one line when the streams close.
 
     Args:
         reader: the socket's reader.
         writer: the socket's writer.
         on_message: called with each incoming message before it is handed on (used to learn
             the client's name from `initialize`).
+        label: names the peer in the log.
 
     Yields:
         (read_stream, write_stream) as the MCP SDK's sessions expect them.
     """
     read_send, read_recv = create_context_streams[SessionMessage | Exception](16)
     write_send, write_recv = create_context_streams[SessionMessage](16)
+    transport = writer.transport
+    transport.set_write_buffer_limits(high=UNREAD_PAUSE_BYTES)
+    invalid_messages = 0
+    troubles: list[str] = []
+    dropped = False
 
-    def reply_error(code: int, message: str, request_id: object = None) -> None:
+    async def wait_for_peer() -> None:
+        nonlocal dropped
+        unread = transport.get_write_buffer_size()
+        while not dropped:
+            with anyio.move_on_after(STALL_SECONDS) as waiting:
+                try:
+                    await writer.drain()
+                except ConnectionError:
+                    return  # The peer is gone; the reading side ends with it.
+            if not waiting.cancelled_caught:
+                return
+            if transport.get_write_buffer_size() >= unread:
+                dropped = True
+                troubles.append(f"disconnected because it read none of its replies for "
+                                f"{STALL_SECONDS:.0f} s")
+                transport.abort()
+            unread = transport.get_write_buffer_size()
+
+    async def send(data: bytes) -> None:
+        # Writing to a lost connection would only make asyncio log a warning per write.
+        if not transport.is_closing():
+            writer.write(data)
+            await wait_for_peer()
+
+    async def reply_error(code: int, message: str, request_id: object = None) -> None:
         # Written directly: the SDK drops unparseable input silently, which leaves a client
         # that sent it waiting forever.
+        nonlocal invalid_messages
+        invalid_messages += 1
         error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
-        writer.write(json.dumps(error).encode() + b"\n")
+        await send(json.dumps(error).encode() + b"\n")
 
     async def pump_in() -> None:
         async with read_send:
-            async for line in _read_lines(reader):
-                if isinstance(line, Exception):
-                    reply_error(INVALID_REQUEST, str(line))
-                    continue
-                try:
-                    message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-                except Exception:  # noqa: BLE001 - malformed input is data, not a crash
-                    reply_error(*_diagnose(line))
-                    continue
-                if on_message is not None:
-                    on_message(message)
-                await read_send.send(SessionMessage(message))
+            try:
+                async for line in _read_lines(reader):
+                    if isinstance(line, Exception):
+                        await reply_error(INVALID_REQUEST, str(line))
+                        continue
+                    try:
+                        message = types.jsonrpc_message_adapter.validate_json(line,
+                                                                              by_name=False)
+                    except Exception:  # noqa: BLE001 - malformed input is data, not a crash
+                        await reply_error(*_diagnose(line))
+                        continue
+                    if on_message is not None:
+                        on_message(message)
+                    await wait_for_peer()
+                    await read_send.send(SessionMessage(message))
+            except ConnectionError:
+                troubles.append("reset the connection")
 
     async def pump_out() -> None:
         async with write_recv:
             async for session_message in write_recv:
                 data = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
-                writer.write(data.encode() + b"\n")
-                await writer.drain()
+                await send(data.encode() + b"\n")
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(pump_in)
-        tg.start_soon(pump_out)
-        try:
-            yield read_recv, write_send
-        finally:
-            tg.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump_in)
+            tg.start_soon(pump_out)
+            try:
+                yield read_recv, write_send
+            finally:
+                tg.cancel_scope.cancel()
+    finally:
+        if invalid_messages:
+            troubles.insert(0, f"sent {invalid_messages} invalid message(s), each answered "
+                               "with an error")
+        if troubles:
+            log.log(logging.WARNING if dropped else logging.INFO, "%s: %s", label,
+                    "; ".join(troubles))
 
 
 ConnectionHandler = Callable[[AgentConnection, asyncio.StreamReader, asyncio.StreamWriter],
@@ -186,7 +244,7 @@ class SocketServer:
         self._handler = handler
         self._server: asyncio.base_events.Server | None = None
         self._next_id = 0
-        self._tasks: set[asyncio.Task] = set()
+        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         self._bound: tuple[int, int] | None = None
         """(device, inode) of the socket file this server made, so close removes only it."""
 
@@ -207,9 +265,10 @@ class SocketServer:
         info = os.stat(self.path)
         self._bound = (info.st_dev, info.st_ino)
         os.chmod(self.path, 0o600)
-        sock.listen(16)
         sock.setblocking(False)
-        self._server = await asyncio.start_unix_server(self._accept, sock=sock)
+        # A backlog that holds a burst of agents connecting at once (the OS caps it).
+        self._server = await asyncio.start_unix_server(self._accept, sock=sock,
+                                                       backlog=socket.SOMAXCONN)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -226,27 +285,36 @@ class SocketServer:
         connection = AgentConnection(self._next_id, pid, uid)
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)
+            self._connections[task] = writer
         try:
             await self._handler(connection, reader, writer)
         except asyncio.CancelledError:
-            raise
+            # Only close() cancels these tasks. Ending cancelled would make Python 3.11's
+            # stream callback (task.exception() on a cancelled task) log a traceback.
+            pass
         except BaseException:  # noqa: BLE001 - one broken client must not take the session down
             log.exception("agent connection %s ended with an error", connection.id)
         finally:
             if task is not None:
-                self._tasks.discard(task)
+                self._connections.pop(task, None)
             writer.close()
-            with suppress(Exception):
-                await writer.wait_closed()
+            # Closing waits for the last replies to be read; a peer that never reads them is cut.
+            try:
+                async with asyncio.timeout(STALL_SECONDS):
+                    with suppress(Exception):
+                        await writer.wait_closed()
+            except TimeoutError:
+                writer.transport.abort()
 
     async def close(self) -> None:
-        """Stop accepting, end every connection and remove the socket file."""
+        """Stop accepting, end every connection (dropping replies not yet read) and remove the
+        socket file."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._tasks):
+        for task, writer in list(self._connections.items()):
+            writer.transport.abort()
             task.cancel()
-        for task in list(self._tasks):
+        for task in list(self._connections):
             with suppress(BaseException):
                 await task
         if self._server is not None:
