@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import logging
+import sys
 import time
 import uuid
 from collections import deque
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import nbformat
+
+from nbtui.core.render import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,19 @@ TYPING_COALESCE_SECONDS = 10.0
 
 FEED_LENGTH = 2000
 """How many changes `changes_since` can look back over before it answers "too old"."""
+
+FEED_MAX_BYTES = 32 * 1024 * 1024
+"""Memory the feed's changes may hold in text (sources kept for diffs and undo). The oldest
+changes go first; the newest is always kept, so undo of the latest change works at any size."""
+
+DIFF_MAX_CHARS = 2_000_000
+"""Sources longer than this together are not diffed line by line (see `source_diff`)."""
+
+DELETED_LENGTH = 100
+"""How many deleted cells are kept for restore."""
+
+DELETED_MAX_BYTES = 32 * 1024 * 1024
+"""Memory the deleted cells kept for restore may hold; the oldest go first, the newest stays."""
 
 
 class DocumentError(Exception):
@@ -151,7 +167,16 @@ Listener = Callable[[DocumentEvent], None]
 
 
 def source_diff(old: str, new: str, name: str = "cell") -> str:
-    """A unified diff between two cell sources (empty when they are equal)."""
+    """A unified diff between two cell sources (empty when they are equal).
+
+    Sources longer than DIFF_MAX_CHARS together are not diffed (diffing costs time that grows
+    faster than their size): the diff's hunk then only says how their sizes changed.
+    """
+    if old == new:
+        return ""
+    if len(old) + len(new) > DIFF_MAX_CHARS:
+        return (f"--- {name} (before)\n+++ {name} (after)\n@@ replaced: {len(old):,} "
+                f"characters before, {len(new):,} after (too large to diff) @@\n")
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
@@ -160,6 +185,25 @@ def source_diff(old: str, new: str, name: str = "cell") -> str:
         n=2,
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def text_bytes(value: Any) -> int:
+    """Memory the strings and bytes inside a value take (through nested dicts and lists)."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            total += sys.getsizeof(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return total
+
+
+def cell_bytes(cell: Cell) -> int:
+    """Memory a cell's text takes: source, outputs, metadata and attachments."""
+    return text_bytes([cell.source, cell.outputs, cell.metadata, cell.attachments])
 
 
 def new_cell_id() -> str:
@@ -204,14 +248,18 @@ class Document:
         self.version = 0
         """Counts every modification, outputs included (revision counts only feed changes)."""
         self.saved_version = 0
-        self._feed: deque[Change] = deque(maxlen=FEED_LENGTH)
+        self._feed: deque[Change] = deque()
         self._feed_floor = 0
         """The oldest revision `changes_since` can still answer from."""
+        self.feed_bytes = 0
+        """Memory the feed's text takes now: `text_bytes` of every change's details."""
         self._listeners: list[Listener] = []
         self.focus = Focus(self.cells[0].id if self.cells else None, "command")
         self._undone: set[int] = set()
         self.deleted: list[tuple[int, Cell, str]] = []
         """Deleted cells, newest last, with their old index and who deleted them (for restore)."""
+        self.deleted_bytes = 0
+        """Memory the deleted cells take now: `cell_bytes` of each."""
 
     # -- reading -------------------------------------------------------------------------
 
@@ -230,7 +278,8 @@ class Document:
             return self._by_id[cell_id]
         except KeyError:
             raise UnknownCell(
-                f"No cell has id {cell_id!r}; call get_notebook to see the current cell ids."
+                f"No cell has id {excerpt(cell_id)}; call get_notebook to see the current "
+                "cell ids."
             ) from None
 
     def index_of(self, cell_id: str) -> int:
@@ -252,6 +301,11 @@ class Document:
         """The kernelspec name the notebook's metadata asks for, if any."""
         spec = self.metadata.get("kernelspec") or {}
         return spec.get("name") if isinstance(spec, dict) else None
+
+    @property
+    def feed_floor(self) -> int:
+        """The oldest revision `changes_since` can still answer from."""
+        return self._feed_floor
 
     def changes_since(self, revision: int) -> list[Change] | None:
         """The changes after `revision`, oldest first; None if the feed no longer reaches back."""
@@ -371,7 +425,7 @@ class Document:
         elif self._continues_typing(cell.id, author):
             # The human's typing reaches the document in small steps; readers of the feed
             # should see one edit per stretch of typing, not one per step.
-            details["old_source"] = self._feed.pop().details["old_source"]
+            details["old_source"] = self._pop_newest_change().details["old_source"]
         self._record("edit", cell.id, author, details)
         return cell, source_diff(old_source, new_source)
 
@@ -405,8 +459,7 @@ class Document:
             index = self.cells.index(cell)
             self.cells.pop(index)
             del self._by_id[cell.id]
-            self.deleted.append((index, cell, author))
-            del self.deleted[:-100]
+            self._keep_deleted(index, cell, author)
             self._bump()
             self._record("delete", cell.id, author, {"index": index, "source": cell.source,
                                                       "cell_type": cell.cell_type})
@@ -459,6 +512,7 @@ class Document:
         if not self.deleted:
             return None
         index, cell, _who = self.deleted.pop()
+        self.deleted_bytes -= cell_bytes(cell)
         index = min(index, len(self.cells))
         if cell.id in self._by_id:
             cell.id = self._fresh_id()
@@ -598,10 +652,28 @@ class Document:
 
     def _record(self, kind: str, cell_id: str, author: str, details: dict[str, Any]) -> None:
         change = Change(self.revision, kind, cell_id, author, time.time(), details)
-        if len(self._feed) == self._feed.maxlen:
-            self._feed_floor = self._feed[0].revision
         self._feed.append(change)
+        self.feed_bytes += text_bytes(details)
+        while len(self._feed) > 1 and (len(self._feed) > FEED_LENGTH
+                                       or self.feed_bytes > FEED_MAX_BYTES):
+            oldest = self._feed.popleft()
+            self.feed_bytes -= text_bytes(oldest.details)
+            self._feed_floor = oldest.revision
+            self._undone.discard(oldest.revision)
         self._emit(DocumentEvent(kind, cell_id, author, self.revision, details))
+
+    def _pop_newest_change(self) -> Change:
+        change = self._feed.pop()
+        self.feed_bytes -= text_bytes(change.details)
+        return change
+
+    def _keep_deleted(self, index: int, cell: Cell, author: str) -> None:
+        """Keep a deleted cell for restore, dropping the oldest beyond the store's bounds."""
+        self.deleted.append((index, cell, author))
+        self.deleted_bytes += cell_bytes(cell)
+        while len(self.deleted) > 1 and (len(self.deleted) > DELETED_LENGTH
+                                         or self.deleted_bytes > DELETED_MAX_BYTES):
+            self.deleted_bytes -= cell_bytes(self.deleted.pop(0)[1])
 
     def _guard_agent(self, cell: Cell, author: str, verb: str) -> None:
         if author in (USER, KERNEL):
@@ -638,14 +710,14 @@ class Document:
     def _check_type(cell_type: Any) -> CellType:
         if cell_type not in CELL_TYPES:
             raise InvalidArgument(
-                f"cell_type must be one of code, markdown or raw, not {cell_type!r}."
+                f"cell_type must be one of code, markdown or raw, not {excerpt(cell_type)}."
             )
         return cell_type
 
     @staticmethod
     def _check_index(index: Any, upper: int) -> None:
         if isinstance(index, bool) or not isinstance(index, int):
-            raise InvalidArgument(f"index must be a whole number, not {index!r}.")
+            raise InvalidArgument(f"index must be a whole number, not {excerpt(index)}.")
         if not 0 <= index <= upper:
             raise InvalidArgument(f"index {index} is out of range; use 0 to {upper}.")
 

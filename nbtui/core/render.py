@@ -34,6 +34,7 @@ __all__ = [
     "best_mime",
     "collapse_carriage_returns",
     "error_summary",
+    "excerpt",
     "html_to_text",
     "output_images",
     "output_summary",
@@ -65,6 +66,15 @@ TRACEBACK_MAX_CHARS = 3000
 
 _MIN_SHARE = 200
 """Smallest slice of the budget a cut output gets, so that each one shows something."""
+
+OUTPUT_VIEW_COST = 300
+"""Characters of a budget one output view takes besides its text: its fields and a cut marker."""
+
+EVALUE_MAX_CHARS = 1000
+"""How much of an exception's message :func:`error_summary` keeps (head and tail)."""
+
+EXCERPT_CHARS = 60
+"""How much of a caller's value an error message quotes."""
 
 _HEAD_FRACTION = 0.6
 
@@ -103,6 +113,26 @@ _JPEG_SNIFF_CHARS = 96 * 1024
 # --------------------------------------------------------------------------------------------
 # Cleaning text
 # --------------------------------------------------------------------------------------------
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """A short quotation of a value for an error message, however large the value is.
+
+    Args:
+        value: What the caller sent (often a string, possibly megabytes long).
+        limit: Characters of the value to quote.
+
+    Returns:
+        The value's repr, or the repr of its first ``limit`` characters followed by
+        ``… (N characters)`` when it is longer.
+
+    Example:
+        ``excerpt("x" * 10**7, 3) == "'xxx'… (10,000,000 characters)"``
+    """
+    if isinstance(value, str | bytes) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def strip_ansi(text: str) -> str:
@@ -413,9 +443,12 @@ def error_summary(output: dict) -> dict:
 
     Returns:
         ``{"ename", "evalue", "traceback"}`` with ANSI stripped; a traceback longer than
-        :data:`TRACEBACK_MAX_CHARS` is cut in the middle (head and tail kept, marked).
+        :data:`TRACEBACK_MAX_CHARS` and a message longer than :data:`EVALUE_MAX_CHARS` are cut
+        in the middle (head and tail kept, marked).
     """
     ename, evalue, traceback = _error_text(output)
+    ename, _ = truncate_middle(ename, EXCERPT_CHARS)
+    evalue, _ = truncate_middle(evalue, EVALUE_MAX_CHARS)
     traceback, _ = truncate_middle(traceback, TRACEBACK_MAX_CHARS)
     return {"ename": ename, "evalue": evalue, "traceback": traceback}
 
@@ -470,9 +503,19 @@ def truncate_middle(text: str, limit: int, *, read_more: str | None = None) -> t
     return f"{head}{lead}… [{note}] …{trail}{tail}", True
 
 
-def fair_shares(lengths: list[int], budget: int) -> list[int]:
+def fair_shares(lengths: list[int], budget: int, floors: list[int] | None = None) -> list[int]:
     """Max-min fair split of a budget: items below the common share get all they need, the
-    rest share what is left equally."""
+    rest share what is left equally.
+
+    With `floors`, each item first gets its floor (at most its length), and what the budget
+    has left is split fairly over what the items still need; the shares then add up to at most
+    the larger of the budget and the floors' sum.
+    """
+    if floors is not None:
+        base = [min(floor, length) for floor, length in zip(floors, lengths, strict=True)]
+        rest = fair_shares([length - b for length, b in zip(lengths, base, strict=True)],
+                           max(0, budget - sum(base)))
+        return [b + r for b, r in zip(base, rest, strict=True)]
     shares = [0] * len(lengths)
     remaining, left = budget, len(lengths)
     for i in sorted(range(len(lengths)), key=lengths.__getitem__):
@@ -495,32 +538,44 @@ def _read_more_hint(cell_id: str | None, output_index: int) -> str:
 def output_views(
     outputs: list[dict], max_chars: int | None, *, cell_id: str | None = None
 ) -> list[dict]:
-    """Text views of a cell's outputs within a shared character budget.
+    """Text views of a cell's outputs within a character budget for all of them together.
 
-    The budget is spread fairly: outputs smaller than an equal share get all they need and what
+    Each view costs its text plus :data:`OUTPUT_VIEW_COST` (its fields and a cut marker). The
+    budget is spread fairly: outputs smaller than an equal share get all they need and what
     they leave is shared among the larger ones, each cut with :func:`truncate_middle` (but never
-    to less than a couple of hundred characters, so a cut output always shows something). The
-    marker of a cut output names ``read_output`` with this cell id, the output's index and the
-    offset where the omitted part starts; for scratch runs (no cell id) it suggests printing
-    less instead.
+    to less than a couple of hundred characters, so a cut output always shows something).
+    Outputs that even that much would not fit for are left out: the views then cover only the
+    first outputs (always at least one), and the caller says how to read the rest. The marker
+    of a cut output names ``read_output`` with this cell id, the output's index and the offset
+    where the omitted part starts; for scratch runs (no cell id) it suggests printing less.
 
     Args:
         outputs: nbformat v4 output dicts, in order.
-        max_chars: Text budget for all outputs together; None for no limit.
+        max_chars: Budget for all the views together; None for no limit.
         cell_id: The cell the outputs belong to, or None for a scratch run.
 
     Returns:
-        One dict per output: ``output_index``, ``output_type``, ``text``, ``truncated``,
-        ``mime`` (the kind from :func:`output_text`) and ``has_image`` (the bundle holds a PNG
-        or JPEG, delivered separately as image content).
+        One dict per output shown, in order: ``output_index``, ``output_type``, ``text``,
+        ``truncated``, ``mime`` (the kind from :func:`output_text`) and ``has_image`` (the
+        bundle holds a PNG or JPEG, delivered separately as image content).
     """
     texts = [output_text(output) for output in outputs]
+    lengths = [len(text) for text, _ in texts]
     if max_chars is None:
-        shares = [len(text) for text, _ in texts]
+        shares = lengths
     else:
-        shares = fair_shares([len(text) for text, _ in texts], max(0, int(max_chars)))
+        budget = max(0, int(max_chars))
+        shown, least = 0, 0
+        for length in lengths:
+            least += min(length, _MIN_SHARE) + OUTPUT_VIEW_COST
+            if shown and least > budget:
+                break
+            shown += 1
+        shares = fair_shares(lengths[:shown], max(0, budget - shown * OUTPUT_VIEW_COST))
     views = []
-    for index, (output, (text, kind), share) in enumerate(zip(outputs, texts, shares, strict=True)):
+    for index, (output, (text, kind), share) in enumerate(
+        zip(outputs, texts, shares, strict=False)
+    ):
         truncated = False
         if len(text) > share:
             text, truncated = truncate_middle(

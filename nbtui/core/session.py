@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,16 +67,56 @@ class AttachedAgent:
     since: float = field(default_factory=time.time)
 
 
-class ActivityLog:
-    """A bounded list of agent actions that views can observe."""
+ACTIVITY_MAX_BYTES = 2 * 1024 * 1024
+"""Memory the activity log may hold in its entries' text; the oldest entries go first."""
 
-    def __init__(self, maxlen: int = 1000) -> None:
-        self.entries: deque[Activity] = deque(maxlen=maxlen)
+ACTIVITY_CODE_MAX_CHARS = 2000
+"""How much of a scratch run's code an entry keeps for display (the head)."""
+
+ACTIVITY_TEXT_MAX_CHARS = 500
+"""How much of an entry's summary and cell ids it keeps."""
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+class ActivityLog:
+    """A list of agent actions, bounded in entries and in memory, that views can observe.
+
+    Entries keep at most the head of a scratch run's code and of their summary, and the oldest
+    entries are dropped once the log holds more than `max_bytes` of text.
+
+    Args:
+        maxlen: entries kept at most.
+        max_bytes: memory the entries' text may take at most (as `sys.getsizeof` counts it).
+    """
+
+    def __init__(self, maxlen: int = 1000, max_bytes: int = ACTIVITY_MAX_BYTES) -> None:
+        self.entries: deque[Activity] = deque()
+        self.maxlen = maxlen
+        self.max_bytes = max_bytes
+        self.held_bytes = 0
+        """Memory the entries' text takes now: the sum of `entry_bytes` over `entries`."""
         self._listeners: list[Callable[[Activity], None]] = []
 
+    @staticmethod
+    def entry_bytes(entry: Activity) -> int:
+        """Memory an entry's text takes."""
+        texts = (entry.author, entry.tool, entry.cell_id, entry.summary, entry.code)
+        return sum(sys.getsizeof(t) for t in texts if t is not None)
+
     def add(self, entry: Activity) -> None:
-        """Record an action and tell the listeners."""
+        """Record an action (its code and summary cut to their caps) and tell the listeners."""
+        entry = replace(entry, code=_clip(entry.code, ACTIVITY_CODE_MAX_CHARS),
+                        summary=_clip(entry.summary, ACTIVITY_TEXT_MAX_CHARS),
+                        cell_id=_clip(entry.cell_id, ACTIVITY_TEXT_MAX_CHARS))
         self.entries.append(entry)
+        self.held_bytes += self.entry_bytes(entry)
+        while len(self.entries) > self.maxlen or self.held_bytes > self.max_bytes:
+            self.held_bytes -= self.entry_bytes(self.entries.popleft())
         for listener in list(self._listeners):
             try:
                 listener(entry)
