@@ -7,6 +7,7 @@ import asyncio
 from packaging.requirements import InvalidRequirement, Requirement
 
 from nbtui.core.kernel import KernelSession
+from nbtui.core.render import excerpt
 
 INSTALL_TIMEOUT = 900.0
 
@@ -27,18 +28,19 @@ def parse_requirements(packages: object) -> list[str]:
     result = []
     for entry in packages:
         if not isinstance(entry, str) or not entry.strip():
-            raise PackageError(f"{entry!r} is not a requirement string.")
+            raise PackageError(f"{excerpt(entry)} is not a requirement string.")
         text = entry.strip()
         # pip runs without a shell, so only options (which could point pip elsewhere) and
         # line breaks need refusing before the PEP 508 parse.
         if text.startswith("-") or "\n" in text or "\r" in text:
-            raise PackageError(f"{text!r} is not a requirement string (pip options are not "
+            raise PackageError(f"{excerpt(text)} is not a requirement string (pip options are not "
                                "accepted).")
         try:
             Requirement(text)
         except InvalidRequirement as exc:
             reason = str(exc).splitlines()[0].rstrip(".")
-            raise PackageError(f"{text!r} is not a requirement string: {reason}.") from None
+            raise PackageError(f"{excerpt(text)} is not a requirement string: "
+                               f"{reason[:200]}.") from None
         result.append(text)
     return result
 

@@ -32,6 +32,8 @@ How to use them well:
   traceback. A tool that cannot do what was asked returns an error result with one sentence.
 - Outputs come back as text (ANSI stripped, long ones cut in the middle with a marker that says
   how to read more with `read_output`); images come back as image content.
+- Every reply stays within a stated budget (`max_chars` for `read_cells`, 8,000 characters for
+  most others) and says what it left out and which call reads it.
 - Waiting never interrupts: `run_cells` and `run_code` return after `timeout` with whatever is
   there, and `wait` picks up from there. Progress notifications are sent while waiting.
 - A cell the human is editing cannot be edited, moved or deleted: insert a new cell instead.

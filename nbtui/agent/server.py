@@ -14,12 +14,16 @@ import functools
 import inspect
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 from pydantic import ValidationError
 
@@ -46,8 +50,47 @@ with `changes_since(revision)`.
 """
 
 MAX_TIMEOUT = 3600.0
-MAX_IMAGES_PER_RESULT = 8
 PROGRESS_EVERY = 1.0
+
+MAX_IMAGES_PER_RESULT = 8
+IMAGE_BUDGET_CHARS = 4 * 1024 * 1024
+"""Base64 characters of image content one reply carries at most (besides its text budget)."""
+
+OVERVIEW_MAX_CHARS = 20_000
+"""Characters of cell entries one get_notebook reply carries at most."""
+
+PREVIEW_LINE_CHARS = 200
+"""Characters of one source line a preview shows."""
+
+PREVIEW_MAX_CHARS = 1000
+"""Characters of source one cell's preview shows."""
+
+CHANGE_TEXT_MAX_CHARS = 2000
+"""Characters of one change's diff or source that changes_since shows."""
+
+ERROR_MAX_CHARS = 6000
+"""Characters an error result carries at most."""
+
+DIFF_MAX_CHARS = 4000
+"""Characters of a source diff edit_cell shows; the cell's view gets the rest of the budget."""
+
+DELETED_ITEM_COST = 160
+"""Characters a deleted cell's entry takes besides its source (its fields and a cut marker)."""
+
+PROTOCOL_ERROR_MAX_CHARS = 300
+"""Characters a JSON-RPC error's message carries at most."""
+
+EXCERPT_DATA_CHARS = 200
+"""Characters of a JSON-RPC error's data (often what the client sent) kept as they are."""
+
+CONFLICT_SOURCE_CHARS = 4000
+"""Characters of the current source a revision conflict shows."""
+
+LISTED_IDS = 20
+"""Cell ids a reply lists at most when it names cells it left out."""
+
+_SOURCE_FLOOR = 200
+"""Characters of source a cell view shows even when the budget is smaller."""
 
 
 class ToolFailure(Exception):
@@ -57,46 +100,196 @@ class ToolFailure(Exception):
 # -- results ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Image:
+    """An image of an output, and the call that fetches it on its own."""
+
+    mime: str
+    raw: bytes
+    read_with: str = ""
+    """E.g. `read_output(cell_id="...", output_index=2)`; empty for a scratch run's image."""
+
+
+def output_images(outputs: list[dict[str, Any]], cell_id: str | None,
+                  shown: Iterable[int] | None = None) -> list[Image]:
+    """The images of the outputs (only those whose index is in `shown`, when given)."""
+    wanted = None if shown is None else set(shown)
+    images = []
+    for index, output in enumerate(outputs):
+        if wanted is not None and index not in wanted:
+            continue
+        read_with = (f'read_output(cell_id="{cell_id}", output_index={index})'
+                     if cell_id else "")
+        images.extend(Image(mime, raw, read_with) for mime, raw in render.output_images(output))
+    return images
+
+
 def tool_result(data: dict[str, Any], text: str,
-                images: Iterable[tuple[str, bytes]] = ()) -> types.CallToolResult:
-    """A successful tool result: structured content, its text rendering, and image content."""
+                images: Iterable[Image] = ()) -> types.CallToolResult:
+    """A successful tool result: structured content, its text rendering, and image content.
+
+    Images go along while they fit in MAX_IMAGES_PER_RESULT and IMAGE_BUDGET_CHARS; the rest
+    are left out, and the result says so and how to fetch each one.
+    """
     content: list[Any] = [types.TextContent(type="text", text=text)]
-    for mime, raw in list(images)[:MAX_IMAGES_PER_RESULT]:
-        content.append(types.ImageContent(type="image", data=base64.b64encode(raw).decode(),
-                                          mime_type=mime))
+    left_out: list[Image] = []
+    spent = 0
+    for image in images:
+        encoded = base64.b64encode(image.raw).decode()
+        if len(content) > MAX_IMAGES_PER_RESULT or spent + len(encoded) > IMAGE_BUDGET_CHARS:
+            # content[0] is the text: len(content) - 1 images are in already.
+            left_out.append(image)
+            continue
+        spent += len(encoded)
+        content.append(types.ImageContent(type="image", data=encoded, mime_type=image.mime))
+    if left_out:
+        calls = [i.read_with for i in left_out if i.read_with]
+        note = (f"{len(left_out)} image(s) left out of this reply (at most "
+                f"{MAX_IMAGES_PER_RESULT} images and {IMAGE_BUDGET_CHARS:,} base64 characters "
+                "go in one)")
+        if calls:
+            more = " …" if len(calls) > LISTED_IDS else ""
+            note += f"; fetch each with {', '.join(calls[:LISTED_IDS])}{more}."
+        else:
+            note += "; save them to files from the kernel instead."
+        data["images_left_out"] = note
+        content[0] = types.TextContent(type="text", text=f"{text}\n{note}")
     return types.CallToolResult(content=content, structured_content=data)
 
 
 def error_result(message: str) -> types.CallToolResult:
-    """A failed tool call: one sentence the model can act on."""
+    """A failed tool call: one sentence the model can act on (cut if it quotes too much)."""
+    message, _ = render.truncate_middle(message, ERROR_MAX_CHARS)
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)],
                                 is_error=True)
+
+
+def list_ids(ids: list[str]) -> str:
+    """Cell ids as a Python list for a hint, at most LISTED_IDS of them."""
+    shown = ", ".join(f'"{cid}"' for cid in ids[:LISTED_IDS])
+    return f"[{shown}{', …' if len(ids) > LISTED_IDS else ''}]"
 
 
 # -- cell views ------------------------------------------------------------------------
 
 
-def cell_view(cell: Cell, index: int, *, include_outputs: bool = True,
-              max_chars: int = render.DEFAULT_MAX_CHARS,
-              ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-    """A cell as agents see it, and the images of its outputs."""
-    view: dict[str, Any] = {
-        "id": cell.id,
-        "index": index,
-        "cell_type": cell.cell_type,
-        "source": cell.source,
-        "revision": cell.revision,
-        "execution_count": cell.execution_count,
-        "status": cell.status,
-    }
-    images: list[tuple[str, bytes]] = []
-    if include_outputs and cell.cell_type == "code":
-        view["outputs"] = render.output_views(cell.outputs, max_chars, cell_id=cell.id)
-        for output in cell.outputs:
-            images.extend(render.output_images(output))
-    elif cell.cell_type == "code":
-        view["output_summary"] = render.output_summary(cell.outputs)
-    return view, images
+@dataclass
+class CellViews:
+    """Views of cells that fit a reply's budget, their images, and the cells left out."""
+
+    views: list[dict[str, Any]]
+    images: list[Image]
+    left_out: list[Cell]
+
+
+def _view_fields(cell: Cell, index: int) -> dict[str, Any]:
+    return {"id": cell.id, "index": index, "cell_type": cell.cell_type, "source": "",
+            "revision": cell.revision, "execution_count": cell.execution_count,
+            "status": cell.status}
+
+
+_LEFT_OUT_NOTE_COST = 150
+"""Characters reserved for the note naming a cell's outputs that did not fit."""
+
+
+def _note_cost(lengths: list[int]) -> int:
+    """Characters reserved for naming outputs left out (only cells with several can)."""
+    return _LEFT_OUT_NOTE_COST if len(lengths) > 1 else 0
+
+
+def _least_output_cost(lengths: list[int]) -> int:
+    """What a cell's outputs cost at least: a head of the first, and a note about the rest."""
+    if not lengths:
+        return 0
+    return min(lengths[0], 200) + render.OUTPUT_VIEW_COST + _note_cost(lengths)
+
+
+def cell_views(cells: list[Cell], index_of: Callable[[str], int], *, include_outputs: bool,
+               max_chars: int) -> CellViews:
+    """Views of cells, in order, while they fit in `max_chars` characters.
+
+    The budget covers each view's fields, its source and its outputs (counted as they appear in
+    the structured result; the text rendering repeats them). Cells are taken in order until
+    the next one would not fit, and the first is always shown: its source is cut to fit if it
+    must. The outputs of the cells shown share what the sources leave, fairly, with at least a
+    head of each cell's first output; outputs that do not fit are left out and named.
+    """
+    budget = max(0, max_chars)
+    chosen: list[tuple[Cell, int, dict[str, Any], list[int]]] = []
+    fixed = reserved = 0
+    for cell in cells:
+        index = index_of(cell.id)
+        fields = _view_fields(cell, index)
+        lengths = ([len(render.output_text(o)[0]) for o in cell.outputs]
+                   if include_outputs and cell.cell_type == "code" else [])
+        if not include_outputs and cell.cell_type == "code":
+            fields["output_summary"] = render.output_summary(cell.outputs)
+        cost = len(json.dumps(fields)) + len(cell.source)
+        least = _least_output_cost(lengths)
+        if chosen and fixed + reserved + cost + least > budget:
+            break
+        if not chosen and cost + least > budget:
+            source_limit = max(_SOURCE_FLOOR, budget - least - (cost - len(cell.source)))
+            fields["source"], _ = render.truncate_middle(
+                cell.source, source_limit,
+                read_more=(f'read_cells(cell_ids=["{cell.id}"], include_outputs=false, '
+                           f"max_chars={cost + 100}) shows all of it"))
+            fields["source_truncated"] = True
+            cost = len(json.dumps(fields))
+        else:
+            fields["source"] = cell.source
+        chosen.append((cell, index, fields, lengths))
+        fixed += cost
+        reserved += least
+    needs = [sum(lengths) + len(lengths) * render.OUTPUT_VIEW_COST + _note_cost(lengths)
+             for *_, lengths in chosen]
+    shares = render.fair_shares(needs, budget - fixed,
+                                floors=[_least_output_cost(lengths) for *_, lengths in chosen])
+    views, images = [], []
+    for (cell, _index, view, lengths), share in zip(chosen, shares, strict=True):
+        if lengths:
+            view["outputs"] = render.output_views(cell.outputs, share - _note_cost(lengths),
+                                                  cell_id=cell.id)
+            shown = len(view["outputs"])
+            if shown < len(cell.outputs):
+                view["outputs_left_out"] = (
+                    f"outputs {shown}-{len(cell.outputs) - 1} left out; "
+                    f'read_output(cell_id="{cell.id}", output_index={shown}) reads the next')
+            images.extend(output_images(cell.outputs, cell.id, range(shown)))
+        elif include_outputs and cell.cell_type == "code":
+            view["outputs"] = []
+        views.append(view)
+    return CellViews(views, images, cells[len(chosen):])
+
+
+def bounded_change(change: dict[str, Any]) -> dict[str, Any]:
+    """A described change with its diff or source cut to CHANGE_TEXT_MAX_CHARS and its other
+    texts to a short excerpt."""
+    read_more = f'read_cells(cell_ids=["{change["cell_id"]}"]) shows the cell as it is now'
+    out = {}
+    for key, value in change.items():
+        if key in ("diff", "source") and isinstance(value, str):
+            value, _ = render.truncate_middle(value, CHANGE_TEXT_MAX_CHARS, read_more=read_more)
+        elif isinstance(value, str):
+            value, _ = render.truncate_middle(value, PREVIEW_LINE_CHARS)
+        out[key] = value
+    return out
+
+
+def source_preview(source: str, lines: int) -> tuple[str, bool]:
+    """The first `lines` lines of a source, each cut to PREVIEW_LINE_CHARS and all of them to
+    PREVIEW_MAX_CHARS; and whether anything was left out."""
+    parts = source.split("\n", lines)
+    more = len(parts) > lines and parts[lines] != ""
+    shown = []
+    for line in parts[:lines]:
+        if len(line) > PREVIEW_LINE_CHARS:
+            line, more = line[:PREVIEW_LINE_CHARS] + "…", True
+        shown.append(line)
+    preview = "\n".join(shown)
+    if len(preview) > PREVIEW_MAX_CHARS:
+        preview, more = preview[:PREVIEW_MAX_CHARS] + "…", True
+    return preview, more
 
 
 def outputs_text(outputs: list[dict[str, Any]]) -> str:
@@ -119,7 +312,20 @@ def cell_text(view: dict[str, Any]) -> str:
         parts.append(outputs_text(view["outputs"]))
     elif view.get("output_summary"):
         parts.append(f"[outputs: {view['output_summary']}]")
+    if view.get("outputs_left_out"):
+        parts.append(f"[{view['outputs_left_out']}]")
     return "\n".join(parts)
+
+
+def cells_left_out(left_out: list[Cell], read_rest: str) -> str:
+    """The note for cells a reply had no room for."""
+    return (f"{len(left_out)} more cell(s) left out to keep this reply within its budget; "
+            f"{read_rest} reads them.")
+
+
+def ids_call(left_out: list[Cell]) -> str:
+    """A read_cells call for cells left out of a reply."""
+    return f"read_cells(cell_ids={list_ids([c.id for c in left_out])})"
 
 
 class AgentTools:
@@ -147,18 +353,10 @@ class AgentTools:
         self.session.activity.add(Activity(time.time(), author, tool, cell_id, summary, code))
 
     def views(self, cells: list[Cell], *, include_outputs: bool = True,
-              max_chars: int = render.DEFAULT_MAX_CHARS,
-              ) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
-        """Views of several cells with the output budget shared fairly between them."""
-        sizes = [sum(len(render.output_text(o)[0]) for o in c.outputs) for c in cells]
-        budgets = render.fair_shares(sizes, max_chars)
-        views, images = [], []
-        for cell, share in zip(cells, budgets, strict=True):
-            view, imgs = cell_view(cell, self.document.index_of(cell.id),
-                                   include_outputs=include_outputs, max_chars=max(share, 200))
-            views.append(view)
-            images.extend(imgs)
-        return views, images
+              max_chars: int = render.DEFAULT_MAX_CHARS) -> CellViews:
+        """Views of cells in order while they fit in `max_chars` (see `cell_views`)."""
+        return cell_views(cells, self.document.index_of, include_outputs=include_outputs,
+                          max_chars=max_chars)
 
     def pending(self, cell_ids: list[str] | None = None) -> list[Execution]:
         """Executions still queued or running (for the given cells, or all)."""
@@ -203,22 +401,29 @@ class AgentTools:
 
     @staticmethod
     def _check_timeout(timeout: Any) -> float:
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-            raise ToolFailure("timeout is a number of seconds, 0 or more.")
+        if (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                or not math.isfinite(timeout) or timeout < 0):
+            raise ToolFailure(f"timeout must be a finite number of seconds, 0 or more (longer "
+                              f"than {MAX_TIMEOUT:g} counts as {MAX_TIMEOUT:g}), not "
+                              f"{render.excerpt(timeout)}.")
         return min(float(timeout), MAX_TIMEOUT)
 
     def run_report(self, cells: list[Cell], finished: bool, max_chars: int
                    ) -> types.CallToolResult:
-        """The result of run_cells / wait: each cell's view, plus a hint when not finished."""
-        views, images = self.views(cells, max_chars=max_chars)
-        data: dict[str, Any] = {"cells": views, "finished": finished,
+        """The result of run_cells / wait: each cell's view while they fit in `max_chars`,
+        plus a hint when not finished."""
+        shown = self.views(cells, max_chars=max_chars)
+        data: dict[str, Any] = {"cells": shown.views, "finished": finished,
                                 "kernel": self.kernel_state()}
-        text = "\n\n".join(cell_text(v) for v in views)
+        text = "\n\n".join(cell_text(v) for v in shown.views)
+        if shown.left_out:
+            data["cells_left_out"] = cells_left_out(shown.left_out, ids_call(shown.left_out))
+            text += "\n\n" + data["cells_left_out"]
         if not finished:
             data["hint"] = ("Some cells are still queued or running; call wait(cell_ids=...) "
                             "to keep waiting, or interrupt_kernel to stop them.")
             text += "\n\n" + data["hint"]
-        return tool_result(data, text, images)
+        return tool_result(data, text, shown.images)
 
     def kernel_state(self) -> dict[str, Any]:
         """The kernel's name and state."""
@@ -239,16 +444,22 @@ class AgentTools:
         if start < 0 or limit < 1 or preview_lines < 0:
             raise ToolFailure("start and preview_lines must be 0 or more, limit 1 or more.")
         doc = self.document
-        cells = []
+        cells: list[dict[str, Any]] = []
         lines = []
+        spent = 0
+        next_start = start + limit if start + limit < len(doc) else None
         for index, cell in enumerate(doc.cells[start:start + limit], start=start):
-            preview = "\n".join(cell.source.splitlines()[:preview_lines])
-            more = len(cell.source.splitlines()) > preview_lines
+            preview, more = source_preview(cell.source, preview_lines)
             summary = render.output_summary(cell.outputs)
-            cells.append({"id": cell.id, "index": index, "cell_type": cell.cell_type,
-                          "revision": cell.revision, "execution_count": cell.execution_count,
-                          "status": cell.status, "preview": preview, "preview_truncated": more,
-                          "output_summary": summary})
+            entry = {"id": cell.id, "index": index, "cell_type": cell.cell_type,
+                     "revision": cell.revision, "execution_count": cell.execution_count,
+                     "status": cell.status, "preview": preview, "preview_truncated": more,
+                     "output_summary": summary}
+            spent += len(json.dumps(entry))
+            if cells and spent > OVERVIEW_MAX_CHARS:
+                next_start = index
+                break
+            cells.append(entry)
             count = f" [{cell.execution_count}]" if cell.execution_count is not None else ""
             lines.append(f"{index:>3} {cell.id} {cell.cell_type} r{cell.revision} "
                          f"{cell.status}{count}" + (f" -> {summary}" if summary else ""))
@@ -268,16 +479,18 @@ class AgentTools:
             "access": self.policy.describe(),
             "cells": cells,
         }
-        if start + limit < len(doc):
-            data["next_start"] = start + limit
+        if next_start is not None:
+            data["next_start"] = next_start
         header = (f"{self.session.path.name}: {len(doc)} cells, revision {doc.revision}"
                   f"{' (unsaved changes)' if doc.dirty else ''}; kernel "
                   f"{self.session.kernel_name} {self.kernel.state}; the user is on cell "
                   f"{doc.focus.cell_id} ({doc.focus.mode} mode); agents: "
                   f"{', '.join(self.session.agent_names()) or 'none'}")
         tail = (f"\n(cells {start}-{start + len(cells) - 1} of {len(doc)}; "
-                f"get_notebook(start={start + limit}) for more)"
-                if "next_start" in data else "")
+                f"get_notebook(start={next_start}) for more)"
+                if next_start is not None else "")
+        if any(c["preview_truncated"] for c in cells):
+            tail += "\n(... marks a cut preview; read_cells(cell_ids=[...]) shows whole cells)"
         return tool_result(data, header + "\n" + "\n".join(lines) + tail)
 
     async def read_cells(self, author: str, cell_ids: list[str] | None = None,
@@ -299,10 +512,20 @@ class AgentTools:
                 raise ToolFailure(f"The index range {lo}..{hi} is not valid; "
                                   f"the notebook has {len(doc)} cells.")
             cells = doc.cells[lo:hi]
-        views, images = self.views(cells, include_outputs=include_outputs, max_chars=max_chars)
-        self.log(author, "read_cells", None, f"{len(views)} cells")
-        text = "\n\n".join(cell_text(v) for v in views) or "(no cells)"
-        return tool_result({"cells": views, "revision": doc.revision}, text, images)
+        shown = self.views(cells, include_outputs=include_outputs, max_chars=max_chars)
+        self.log(author, "read_cells", None, f"{len(shown.views)} cells")
+        data: dict[str, Any] = {"cells": shown.views, "revision": doc.revision}
+        text = "\n\n".join(cell_text(v) for v in shown.views) or "(no cells)"
+        if shown.left_out:
+            if cell_ids is not None:
+                read_rest = ids_call(shown.left_out)
+            else:
+                first = lo + len(shown.views)
+                read_rest = (f"read_cells(start={first}" + (f", end={end})" if end is not None
+                                                            else ")"))
+            data["cells_left_out"] = cells_left_out(shown.left_out, read_rest)
+            text += "\n\n" + data["cells_left_out"]
+        return tool_result(data, text, shown.images)
 
     async def read_output(self, author: str, cell_id: str, output_index: int, offset: int = 0,
                           limit: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
@@ -319,7 +542,8 @@ class AgentTools:
         end = page["offset"] + len(page["text"])
         note = (f"\n[characters {page['offset']}-{end} of {page['total']}"
                 + (f"; read_output(offset={end}) for more]" if end < page["total"] else "]"))
-        return tool_result(page, page["text"] + note)
+        return tool_result(page, page["text"] + note,
+                           output_images(cell.outputs, cell_id, [output_index]))
 
     async def insert_cell(self, author: str, ctx: Context | None, source: str,
                           cell_type: str = "code", index: int | None = None,
@@ -327,6 +551,7 @@ class AgentTools:
                           run: bool = False, timeout: float = 30) -> types.CallToolResult:
         """Insert a cell, optionally run it."""
         self.policy.check(access.EDIT, "insert_cell")
+        self._check_timeout(timeout)
         if run:
             self.policy.check(access.RUN, "insert_cell with run")
             await self.policy.approve(author, "insert_cell", source)
@@ -337,7 +562,7 @@ class AgentTools:
                  f"{cell_type} at index {self.document.index_of(cell.id)}")
         if run:
             return await self._run_and_report([cell.id], author, timeout, ctx)
-        view, _ = cell_view(cell, self.document.index_of(cell.id))
+        view = self.views([cell]).views[0]
         return tool_result({"cell": view}, cell_text(view))
 
     async def edit_cell(self, author: str, ctx: Context | None, cell_id: str,
@@ -347,6 +572,7 @@ class AgentTools:
                         run: bool = False, timeout: float = 30) -> types.CallToolResult:
         """Change a cell's source (whole, or one passage) and/or type; optionally run it."""
         self.policy.check(access.EDIT, "edit_cell")
+        self._check_timeout(timeout)
         cell = self.document.get(cell_id)
         if source is not None and (old_text is not None or new_text is not None):
             raise ToolFailure("Give either source (the whole new text) or old_text/new_text, "
@@ -370,25 +596,52 @@ class AgentTools:
                                              author=author, if_revision=if_revision)
         self.log(author, "edit_cell", cell.id, "no change" if not diff else
                  f"{diff.count(chr(10) + '+') } lines added, {diff.count(chr(10) + '-')} removed")
+        diff, _ = render.truncate_middle(
+            diff, DIFF_MAX_CHARS, read_more=f'read_cells(cell_ids=["{cell.id}"]) shows the source')
+        budget = render.DEFAULT_MAX_CHARS - len(diff)
         if run:
             await self.policy.approve(author, "edit_cell", cell.source)
-            result = await self._run_and_report([cell.id], author, timeout, ctx)
+            result = await self._run_and_report([cell.id], author, timeout, ctx, budget)
             result.structured_content["diff"] = diff
             result.content[0].text = diff + "\n" + result.content[0].text
             return result
-        view, images = cell_view(cell, self.document.index_of(cell.id))
+        shown = self.views([cell], max_chars=budget)
+        view = shown.views[0]
         return tool_result({"cell": view, "diff": diff},
-                           (diff or "(source unchanged)") + "\n" + cell_text(view), images)
+                           (diff or "(source unchanged)") + "\n" + cell_text(view), shown.images)
 
     async def delete_cells(self, author: str, cell_ids: list[str]) -> types.CallToolResult:
         """Delete cells."""
         self.policy.check(access.EDIT, "delete_cells")
         deleted = self.document.delete_cells(cell_ids, author=author)
-        items = [{"id": c.id, "cell_type": c.cell_type, "source": c.source} for c in deleted]
         self.log(author, "delete_cells", ", ".join(c.id for c in deleted),
                  f"{len(deleted)} deleted")
+        # Sources share the budget fairly; cells past what a short head of each allows are
+        # left out (changes_since lists every deletion).
+        budget, shown, least = render.DEFAULT_MAX_CHARS, 0, 0
+        for cell in deleted:
+            least += DELETED_ITEM_COST + min(len(cell.source), _SOURCE_FLOOR)
+            if shown and least > budget:
+                break
+            shown += 1
+        lengths = [len(c.source) for c in deleted[:shown]]
+        shares = render.fair_shares(lengths, budget - shown * DELETED_ITEM_COST,
+                                    floors=[_SOURCE_FLOOR] * shown)
+        items = []
+        for cell, share in zip(deleted, shares, strict=False):
+            source, cut = render.truncate_middle(
+                cell.source, share, read_more="the user can bring the whole cell back in nbtui")
+            items.append({"id": cell.id, "cell_type": cell.cell_type, "source": source,
+                          **({"source_truncated": True} if cut else {})})
+        data: dict[str, Any] = {"deleted": items}
         text = "\n\n".join(f"deleted {c['id']} ({c['cell_type']}):\n{c['source']}" for c in items)
-        return tool_result({"deleted": items}, text)
+        if shown < len(deleted):
+            before = self.document.revision - len(deleted)
+            data["cells_left_out"] = (f"{len(deleted) - shown} more deleted cell(s) left out of "
+                                      f"this reply; changes_since(revision={before}) lists "
+                                      "every deletion.")
+            text += "\n\n" + data["cells_left_out"]
+        return tool_result(data, text)
 
     async def move_cell(self, author: str, cell_id: str, index: int | None = None,
                         after_cell_id: str | None = None,
@@ -418,7 +671,8 @@ class AgentTools:
         return await self._run_and_report(ids, author, timeout, ctx)
 
     async def _run_and_report(self, cell_ids: list[str], author: str, timeout: float,
-                              ctx: Context | None) -> types.CallToolResult:
+                              ctx: Context | None,
+                              max_chars: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
         self._check_timeout(timeout)
         executions = self.queue_cells(cell_ids, author)
         self.log(author, "run_cells", ", ".join(cell_ids), f"{len(executions)} queued")
@@ -427,7 +681,7 @@ class AgentTools:
         statuses = ", ".join(f"{c.id} {c.status}" for c in cells)
         self.log(author, "run_cells", ", ".join(cell_ids),
                  statuses if finished else f"still running after {timeout:g}s: {statuses}")
-        return self.run_report(cells, finished, render.DEFAULT_MAX_CHARS)
+        return self.run_report(cells, finished, max_chars)
 
     async def wait(self, author: str, ctx: Context | None, cell_ids: list[str] | None = None,
                    timeout: float = 30) -> types.CallToolResult:
@@ -467,14 +721,17 @@ class AgentTools:
 
     def execution_result(self, execution: Execution, finished: bool,
                          author: str) -> types.CallToolResult:
-        """A scratch run's result, logged for the human."""
-        views = render.output_views(execution.outputs, render.DEFAULT_MAX_CHARS)
-        images = [img for out in execution.outputs for img in render.output_images(out)]
+        """A scratch run's result within DEFAULT_MAX_CHARS (its error's summary first, then
+        its outputs), logged for the human."""
         data: dict[str, Any] = {"status": execution.status,
-                                "execution_count": execution.execution_count,
-                                "outputs": views}
+                                "execution_count": execution.execution_count}
+        budget = render.DEFAULT_MAX_CHARS
         if execution.error:
             data["error"] = render.error_summary({"output_type": "error", **execution.error})
+            budget -= len(json.dumps(data["error"]))
+        views = render.output_views(execution.outputs, budget)
+        data["outputs"] = views
+        images = output_images(execution.outputs, None, range(len(views)))
         summary = execution.status
         if execution.error:
             summary += f" {execution.error.get('ename', '')}"
@@ -487,6 +744,12 @@ class AgentTools:
             text += f" [{execution.execution_count}]"
         if views:
             text += "\n" + outputs_text(views)
+        if len(views) < len(execution.outputs):
+            data["outputs_left_out"] = (f"outputs {len(views)}-{len(execution.outputs) - 1} "
+                                        "left out to keep this reply within its budget; print "
+                                        "less, or put the code in a cell to page through them "
+                                        "with read_output.")
+            text += "\n" + data["outputs_left_out"]
         if not finished:
             data["hint"] = ("The code is still running; its output so far is above. Call "
                             "wait() to wait for the queue, or interrupt_kernel to stop it.")
@@ -499,6 +762,11 @@ class AgentTools:
         outcome = await self.kernel.interrupt()
         self.log(author, "interrupt_kernel", None,
                  f"stopped {outcome.get('stopped')}, dequeued {outcome.get('dequeued')}")
+        for key in ("stopped", "dequeued"):
+            names = outcome.get(key) or []
+            if len(names) > LISTED_IDS:
+                outcome[key] = names[:LISTED_IDS]
+                outcome[f"{key}_count"] = len(names)
         return tool_result(outcome, json.dumps(outcome))
 
     async def restart_kernel(self, author: str, clear_outputs: bool = False
@@ -520,8 +788,13 @@ class AgentTools:
         await self.policy.approve(author, "install_packages", "pip install " + " ".join(packages))
         self.log(author, "install_packages", None, "installing " + ", ".join(requirements))
         outcome = await install_into_kernel(self.kernel, requirements, author)
-        text_out, _ = render.truncate_middle(outcome["output"], render.DEFAULT_MAX_CHARS)
-        outcome = {**outcome, "output": text_out}
+        text_out, _ = render.truncate_middle(
+            outcome["output"], render.DEFAULT_MAX_CHARS,
+            read_more="pip's whole output is not kept")
+        installed = outcome["installed"]
+        outcome = {**outcome, "output": text_out, "installed": installed[:LISTED_IDS]}
+        if len(installed) > LISTED_IDS:
+            outcome["installed_count"] = len(installed)
         self.log(author, "install_packages", None, f"{outcome['status']}: "
                  + ", ".join(requirements))
         return tool_result(outcome, f"status: {outcome['status']}\n{text_out}")
@@ -531,10 +804,18 @@ class AgentTools:
         self.policy.check(access.RUN, "list_variables")
         if limit < 1:
             raise ToolFailure("limit must be 1 or more.")
-        variables = await list_kernel_variables(self.kernel, limit, author)
+        variables, more = await list_kernel_variables(self.kernel, limit,
+                                                      render.DEFAULT_MAX_CHARS, author)
         self.log(author, "list_variables", None, f"{len(variables)} variables")
+        data: dict[str, Any] = {"variables": variables}
         text = "\n".join(f"{v['name']}: {v['type']} {v['summary']}" for v in variables)
-        return tool_result({"variables": variables}, text or "(no variables)")
+        if more:
+            data["variables_left_out"] = (
+                f"More variables were left out (a reply lists at most limit={limit} of them and "
+                f"{render.DEFAULT_MAX_CHARS:,} characters); look them up with run_code, e.g. "
+                "[n for n in dir() if n.startswith('df')].")
+            text += "\n" + data["variables_left_out"]
+        return tool_result(data, text or "(no variables)")
 
     async def changes_since(self, author: str, revision: int) -> types.CallToolResult:
         """What changed since a revision, and who did it."""
@@ -545,9 +826,14 @@ class AgentTools:
                     "overview": overview.structured_content}
             return tool_result(data, f"Revision {revision} is too old to diff; here is the "
                                "whole notebook instead.\n" + overview.content[0].text)
-        described = [c.describe() for c in changes]
-        lines = []
-        for c in described:
+        described, lines = [], []
+        spent = 0
+        for change in changes:
+            c = bounded_change(change.describe())
+            spent += len(json.dumps(c))
+            if described and spent > render.DEFAULT_MAX_CHARS:
+                break
+            described.append(c)
             extra = {k: v for k, v in c.items()
                      if k not in ("revision", "kind", "cell_id", "author", "diff", "source")}
             lines.append(f"r{c['revision']} {c['author']} {c['kind']} {c['cell_id']} "
@@ -556,7 +842,15 @@ class AgentTools:
                 lines.append(c["diff"].rstrip())
             elif c["kind"] == "insert":
                 lines.append(c.get("source", ""))
-        data = {"revision": self.document.revision, "changes": described}
+        data: dict[str, Any] = {"revision": self.document.revision, "changes": described}
+        if len(described) < len(changes):
+            last = described[-1]["revision"]
+            data["next_revision"] = last
+            data["changes_left_out"] = (
+                f"{len(changes) - len(described)} later change(s) left out to keep this reply "
+                f"within {render.DEFAULT_MAX_CHARS:,} characters; changes_since(revision={last}) "
+                "reads on from here.")
+            lines.append(data["changes_left_out"])
         return tool_result(data, "\n".join(lines) or
                            f"No changes since revision {revision}.")
 
@@ -586,21 +880,46 @@ def author_of(ctx: Context) -> str:
 
 
 class NbtuiServer(MCPServer):
-    """MCPServer whose argument errors read as one sentence instead of a pydantic report."""
+    """MCPServer whose argument errors read as one sentence instead of a pydantic report, and
+    whose errors quote what the client sent only in short excerpts."""
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None,
                         *args: Any, **kwargs: Any) -> Any:
+        if self._tool_manager.get_tool(name) is None:
+            return error_result(f"There is no tool named {render.excerpt(name)}; tools/list "
+                                "names the tools.")
         try:
             return await super().call_tool(name, arguments, context, *args, **kwargs)
-        except Exception as exc:
+        except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ValidationError):
                 problems = "; ".join(
-                    f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
-                    for err in cause.errors()[:5]
-                )
+                    f"{_argument_name(err['loc'])}: {err['msg']}" for err in cause.errors()[:5])
                 return error_result(f"Invalid arguments for {name}: {problems}.")
+            if isinstance(exc, UnexpectedToolError):
+                raise
+            return error_result(str(exc))
+
+
+
+def _argument_name(loc: tuple[Any, ...]) -> str:
+    """Where in the arguments a validation error is, e.g. `cell_ids.0`."""
+    name = ".".join(str(part) for part in loc) or "arguments"
+    return name if len(name) <= 60 else render.excerpt(name)
+
+
+async def bounded_errors(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Server middleware: a JSON-RPC error quotes what the client sent in a short excerpt
+    (the SDK's "Method not found" names the method, and other errors may quote arguments)."""
+    try:
+        return await call_next(ctx)
+    except MCPError as exc:
+        message, data = exc.error.message, exc.error.data
+        if len(message) <= PROTOCOL_ERROR_MAX_CHARS and len(repr(data)) <= EXCERPT_DATA_CHARS:
             raise
+        data = render.excerpt(data) if data is not None else None
+        message, _ = render.truncate_middle(message, PROTOCOL_ERROR_MAX_CHARS)
+        raise MCPError(exc.error.code, message, data) from None
 
 
 def _tool(fn: Callable[..., Awaitable[types.CallToolResult]]
@@ -612,7 +931,10 @@ def _tool(fn: Callable[..., Awaitable[types.CallToolResult]]
         try:
             return await fn(*args, **kwargs)
         except RevisionConflict as exc:
-            return error_result(f"{exc} Its current source is:\n{exc.current_source}")
+            source, _ = render.truncate_middle(
+                exc.current_source, CONFLICT_SOURCE_CHARS,
+                read_more=f'read_cells(cell_ids=["{exc.cell_id}"]) shows all of it')
+            return error_result(f"{exc} Its current source is:\n{source}")
         except (DocumentError, KernelError, NotebookFileError, ToolFailure, PackageError,
                 VariablesError, access.AccessDenied) as exc:
             return error_result(str(exc))
@@ -630,6 +952,7 @@ def build_server(tools: AgentTools) -> NbtuiServer:
     """The MCP server with every tool of the agent contract, bound to `tools`."""
     server = NbtuiServer("nbtui", instructions=INSTRUCTIONS, version=__version__,
                          warn_on_duplicate_tools=False)
+    server._lowlevel_server.middleware.append(bounded_errors)
     read_only = types.ToolAnnotations(read_only_hint=True, open_world_hint=False)
     mutating = types.ToolAnnotations(read_only_hint=False, destructive_hint=False,
                                      open_world_hint=False)
@@ -642,7 +965,9 @@ def build_server(tools: AgentTools) -> NbtuiServer:
                            preview_lines: int = 3) -> types.CallToolResult:
         """Overview of the notebook: kernel state, revision, the user's focus, attached agents,
         and per cell its id, index, type, revision, status, a source preview and an output
-        summary. Paged with start/limit."""
+        summary. Paged with start/limit; a reply carries at most 20,000 characters of cells
+        (previews cut to 200 characters a line and 1,000 a cell), and next_start says where
+        the next page starts."""
         return await tools.get_notebook(author_of(ctx), start, limit, preview_lines)
 
     @server.tool(annotations=read_only)
@@ -652,8 +977,11 @@ def build_server(tools: AgentTools) -> NbtuiServer:
                          include_outputs: bool = True,
                          max_chars: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
         """Full source and outputs of cells chosen by id, or by index range [start, end), or
-        all. Outputs share a budget of max_chars; long ones keep head and tail and say how to
-        read the rest with read_output. Images come back as image content."""
+        all. The reply stays within max_chars characters (fields, sources and outputs):
+        outputs share what the sources leave, long ones keep head and tail and say how to read
+        the rest with read_output, and cells that do not fit are left out, named with the
+        read_cells call that reads them. Images come back as image content (at most 8, and
+        4 MB of base64, a reply; read_output fetches one left out)."""
         return await tools.read_cells(author_of(ctx), cell_ids, start, end, include_outputs,
                                       max_chars)
 
@@ -661,7 +989,8 @@ def build_server(tools: AgentTools) -> NbtuiServer:
     @_tool
     async def read_output(ctx: Context, cell_id: str, output_index: int, offset: int = 0,
                           limit: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
-        """Page through one output's text (characters offset..offset+limit)."""
+        """Page through one output's text (characters offset..offset+limit); an output with
+        an image also brings the image."""
         return await tools.read_output(author_of(ctx), cell_id, output_index, offset, limit)
 
     @server.tool(annotations=mutating)
@@ -686,14 +1015,16 @@ def build_server(tools: AgentTools) -> NbtuiServer:
         """Replace a cell's whole source, or replace old_text with new_text (old_text must
         occur exactly once unless replace_all); optionally change its type (code, markdown,
         raw) and run it. With if_revision, fails if the cell changed since that revision.
-        Returns the cell and a diff. Cells the user is editing cannot be changed."""
+        Returns the cell and a diff (8,000 characters together at most). Cells the user is
+        editing cannot be changed."""
         return await tools.edit_cell(author_of(ctx), ctx, cell_id, source, old_text, new_text,
                                      replace_all, cell_type, if_revision, run, timeout)
 
     @server.tool(annotations=destructive)
     @_tool
     async def delete_cells(ctx: Context, cell_ids: list[str]) -> types.CallToolResult:
-        """Delete cells; returns their ids and sources so you can put them back."""
+        """Delete cells; returns their ids and sources (8,000 characters together at most)
+        so you can put them back."""
         return await tools.delete_cells(author_of(ctx), cell_ids)
 
     @server.tool(annotations=mutating)
@@ -712,14 +1043,16 @@ def build_server(tools: AgentTools) -> NbtuiServer:
         """Queue cells (in the order given, or all code cells top to bottom) on the kernel's
         one queue, shared with the user, and wait up to timeout seconds. The timeout never
         interrupts: unfinished cells come back queued/running with output so far; call
-        wait to keep waiting."""
+        wait to keep waiting (a timeout over 3600 seconds counts as 3600). The reply stays
+        within 8,000 characters, as read_cells does."""
         return await tools.run_cells(author_of(ctx), ctx, cell_ids, all, timeout)
 
     @server.tool(annotations=read_only)
     @_tool
     async def wait(ctx: Context, cell_ids: list[str] | None = None,
                    timeout: float = 30) -> types.CallToolResult:
-        """Wait until the given cells (or the whole queue) are idle; returns their views."""
+        """Wait until the given cells (or the whole queue) are idle, up to timeout seconds (at
+        most 3600); returns their views within 8,000 characters, as read_cells does."""
         return await tools.wait(author_of(ctx), ctx, cell_ids, timeout)
 
     @server.tool(annotations=mutating)
@@ -727,7 +1060,8 @@ def build_server(tools: AgentTools) -> NbtuiServer:
     async def run_code(ctx: Context, code: str, timeout: float = 30) -> types.CallToolResult:
         """Run scratch code in the kernel without adding a cell (e.g. df.info(), a quick
         check). Shares the kernel's variables and queue; the user sees it in their activity
-        log. Returns status, execution_count and outputs."""
+        log. Waits up to timeout seconds (at most 3600). Returns status, execution_count and
+        outputs (8,000 characters at most)."""
         return await tools.run_code(author_of(ctx), ctx, code, timeout)
 
     @server.tool(annotations=destructive)
@@ -753,14 +1087,17 @@ def build_server(tools: AgentTools) -> NbtuiServer:
     @_tool
     async def list_variables(ctx: Context, limit: int = 50) -> types.CallToolResult:
         """The kernel's variables: name, type and a short summary (shape, length, dtype,
-        columns, or a one-line repr), without dumping data. Python kernels only."""
+        columns, or a one-line repr), without dumping data: at most limit variables and 8,000
+        characters. Python kernels only."""
         return await tools.list_variables(author_of(ctx), limit)
 
     @server.tool(annotations=read_only)
     @_tool
     async def changes_since(ctx: Context, revision: int) -> types.CallToolResult:
         """What changed since a notebook revision, and who did it (user or an agent):
-        cells inserted, edited (with a diff), deleted, moved, run."""
+        cells inserted, edited (with a diff), deleted, moved, run. A reply carries at most
+        8,000 characters of changes; when later ones are left out, call again with
+        next_revision."""
         return await tools.changes_since(author_of(ctx), revision)
 
     @server.tool(annotations=mutating)
@@ -803,7 +1140,7 @@ class ResourceUpdates:
 
     async def _subscribe(self, ctx: Any, params: types.SubscribeRequestParams) -> Any:
         if str(params.uri) != NOTEBOOK_URI:
-            raise ToolFailure(f"Only {NOTEBOOK_URI} can be subscribed to.")
+            raise MCPError(types.INVALID_PARAMS, f"Only {NOTEBOOK_URI} can be subscribed to.")
         self._sessions.add(ctx.session)
         return types.EmptyResult()
 
