@@ -5,24 +5,132 @@ the cell being edited. It highlights with the same pygments tokens as the view (
 needed), and its keys are the edit-mode keys: `esc`, `tab` completion, `shift+tab` inspection
 and the run keys, which take priority over the text area's own bindings (`ctrl+e` would
 otherwise move to the end of the line).
+
+A keystroke costs the same in a cell of 100 KB as in one of 1 KB: lines are highlighted when
+they are drawn, by a :class:`~nbtui.tui.widgets.highlight.LineHighlighter` told which lines
+each change touched; the document keeps its text and widths instead of recomputing them per
+key; a very long line is drawn from the columns on screen only; and the search for a matching
+bracket stops after :data:`BRACKET_SEARCH_CHARS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.document._document import Document, EditResult, Location
+from textual.document._document_navigator import DocumentNavigator
+from textual.document._wrapped_document import WrappedDocument
+from textual.geometry import Size
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from nbtui.tui.messages import RunRequested
-from nbtui.tui.widgets.highlight import highlight_lines, lexer_for
+from nbtui.tui.widgets.highlight import LONG_LINE, LineHighlighter, lexer_for
 
 INDENT = "    "
-HIGHLIGHT_NOW_LINES = 400
-"""Cells up to this long are re-highlighted on every keystroke; longer ones after a pause."""
+BRACKET_SEARCH_CHARS = 10_000
+"""How far the editor looks for the bracket matching the one at the cursor."""
+
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+_OPENING = {closing: opening for opening, closing in _BRACKETS.items()}
+
+
+class EditorDocument(Document):
+    """The editor's text: reports which lines each change touched, and keeps what the text area
+    asks for on every key (the whole text, the widest line) instead of recomputing it.
+
+    Args:
+        text: the initial text.
+        on_change: called with (top line, its old bottom line, its new bottom line) after each
+            change.
+    """
+
+    def __init__(self, text: str, on_change: Callable[[int, int, int], None]) -> None:
+        super().__init__(text)
+        self._on_change = on_change
+        self._text: str | None = None
+        self._widths: list[int] = []
+        self._tab_width = -1
+
+    def replace_range(self, start: Location, end: Location, text: str) -> EditResult:
+        top, bottom = sorted((start, end))
+        result = super().replace_range(start, end, text)
+        new_bottom = result.end_location[0]
+        self._text = None
+        if self._tab_width >= 0:
+            self._widths[top[0]:bottom[0] + 1] = [
+                self._width(line) for line in self._lines[top[0]:new_bottom + 1]]
+        self._on_change(top[0], bottom[0], new_bottom)
+        return result
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = super().text
+        return self._text
+
+    def get_size(self, tab_width: int) -> Size:
+        if tab_width != self._tab_width:
+            self._tab_width = tab_width
+            self._widths = [self._width(line) for line in self._lines]
+        return Size(max(self._widths, default=0), len(self._lines))
+
+    def _width(self, line: str) -> int:
+        if "\t" in line:
+            line = line.expandtabs(self._tab_width)
+        # An ASCII line is as wide as it is long (measuring a 100 KB line costs milliseconds).
+        return len(line) if line.isascii() else cell_len(line)
+
+
+class EditorWrappedDocument(WrappedDocument):
+    """Textual's wrapped document, minus two costs that grow with the text: its height is a
+    sum over every line (asked once per line drawn), and the editor, as tall as its text, is
+    resized by every new line, which wraps the whole text again at the same width."""
+
+    _wrapped_at: tuple[int, int] | None = None
+
+    @property
+    def height(self) -> int:
+        return len(self._offset_to_line_info)
+
+    def wrap(self, width: int, tab_width: int | None = None) -> None:
+        # Edits keep the wrapping up to date (wrap_range): only a new width needs a new one.
+        if self._wrapped_at == (width, tab_width or self._tab_width):
+            return
+        super().wrap(width, tab_width)
+        self._wrapped_at = (width, self._tab_width)
+
+
+class DrawnLineHighlights:
+    """Stands in for the text area's map of highlights by line (which Textual fills for the
+    whole text on every change): a line's highlights come from the editor's highlighter when
+    the line is drawn, in the UTF-8 byte offsets the text area expects."""
+
+    def __init__(self, editor: CellEditor) -> None:
+        self._editor = editor
+
+    def __bool__(self) -> bool:
+        return self._editor.highlighter.lexer is not None
+
+    def __getitem__(self, row: int) -> list[tuple[int, int, str]]:
+        editor = self._editor
+        lines = editor.document.lines
+        x = editor.scroll_offset.x
+        ranges = editor.highlighter.ranges(lines, row, (x, x + editor.size.width))
+        line = lines[row]
+        if line.isascii():
+            return ranges
+        return [(len(line[:start].encode()), len(line[:end].encode()), name)
+                for start, end, name in ranges]
+
+    def clear(self) -> None:
+        """Nothing to forget: the highlighter knows which lines changed."""
 
 
 class CellEditor(TextArea):
@@ -60,17 +168,18 @@ class CellEditor(TextArea):
             self.cursor = cursor
 
     def __init__(self, *, id: str | None = None) -> None:
+        self.highlighter = LineHighlighter(None)
+        """Highlights the lines being drawn."""
         super().__init__("", id=id, soft_wrap=False, tab_behavior="indent",
                          show_line_numbers=False, compact=True)
+        self._highlights = DrawnLineHighlights(self)  # type: ignore[assignment]
         self.cell_id: str | None = None
-        self._lexer = None
-        self._highlight_timer = None
 
     def load_cell(self, cell_id: str, source: str, cell_type: str,
                   language: str | None) -> None:
         """Show a cell's source, ready for typing at its end."""
         self.cell_id = cell_id
-        self._lexer = lexer_for(language, cell_type)
+        self.highlighter = LineHighlighter(lexer_for(language, cell_type))
         self.load_text(source)
         self.move_cursor(self.document.end)
 
@@ -79,34 +188,128 @@ class CellEditor(TextArea):
         """The cursor's position as a character offset into the text."""
         return self.document.get_index_from_location(self.cursor_location)
 
+    def _set_document(self, text: str, language: str | None) -> None:
+        # Textual's plain-text branch, with a document that reports each change's lines (the
+        # editor never uses tree-sitter: pygments highlights, see DrawnLineHighlights).
+        self._highlight_query = None
+        self.document = EditorDocument(text, self._lines_changed)
+        self.highlighter.reset(self.document.line_count)
+        self.wrapped_document = EditorWrappedDocument(self.document,
+                                                      tab_width=self.indent_width)
+        self.navigator = DocumentNavigator(self.wrapped_document)
+        self._build_highlight_map()
+        self.move_cursor((0, 0))
+        self._rewrap_and_refresh_virtual_size()
+
+    def _lines_changed(self, top: int, old_bottom: int, new_bottom: int) -> None:
+        highlighter = self.highlighter
+        highlighter.changed(top, old_bottom, new_bottom)
+        first, unchanged_from = highlighter.relex(self.document.lines, top, new_bottom)
+        if old_bottom != new_bottom or self.soft_wrap:
+            unchanged_from = None  # the lines below moved
+        # Forget the drawn lines that changed; the others are drawn as before.
+        cache = self._line_cache
+        for key in list(cache.keys()):
+            row = key[2]  # TextArea.render_line's key: size, scroll_x, absolute_y, ...
+            if row >= first and (unchanged_from is None or row < unchanged_from):
+                cache.discard(key)
+
     def _build_highlight_map(self) -> None:
-        self._line_cache.clear()
-        self._highlights.clear()
-        if getattr(self, "_lexer", None) is None:
-            return
-        if self.document.line_count > HIGHLIGHT_NOW_LINES and self.is_mounted:
-            if self._highlight_timer is not None:
-                self._highlight_timer.stop()
-            self._highlight_timer = self.set_timer(0.3, self._highlight)
-            return
-        self._fill_highlights()
+        # Textual calls this after every change to highlight the whole text and forget every
+        # drawn line; _lines_changed has lexed what changed and forgotten only those lines.
+        return
 
-    def _highlight(self) -> None:
-        self._highlight_timer = None
-        self._line_cache.clear()
-        self._highlights.clear()
-        self._fill_highlights()
-        self.refresh()
+    def render_line(self, y: int) -> Strip:
+        """One line of the editor; a long ASCII line is drawn from the columns on screen only."""
+        row = y + self.scroll_offset.y
+        if (row < self.document.line_count and not self.soft_wrap and not self.suggestion
+                and not self.show_line_numbers):
+            line = self.document[row]
+            if len(line) > LONG_LINE and line.isascii() and "\t" not in line:
+                return self._render_long_line(row, line)
+        return super().render_line(y)
 
-    def _fill_highlights(self) -> None:
-        highlights = self._highlights
-        for row, spans in enumerate(highlight_lines(self.text, self._lexer)):
-            column = 0
-            for text, name in spans:
-                size = len(text.encode("utf-8"))
-                if name is not None:
-                    highlights[row].append((column, column + size, name))
-                column += size
+    def _render_long_line(self, row: int, line: str) -> Strip:
+        # TextArea draws a line whole and crops it, which costs milliseconds for 100 KB. This
+        # draws the visible columns with the same styles (ASCII without tabs: columns are cells).
+        theme = self._theme
+        base_style = theme.base_style if theme and theme.base_style else self.rich_style
+        width = self.scrollable_content_region.width
+        first = self.scroll_offset.x
+        last = min(first + width, len(line) + 1)
+        text = Text(line[first:last], end="", no_wrap=True)
+        text.set_length(max(0, last - first))
+
+        def stylize(style, start: int, end: int) -> None:
+            start, end = max(start, first), min(end, last)
+            if style is not None and start < end:
+                text.stylize(style, start - first, end - first)
+
+        selection = self.selection
+        cursor_row, cursor_column = selection.end
+        on_cursor_row = cursor_row == row and self._has_cursor
+        cursor_line_style = (theme.cursor_line_style
+                             if theme and self.highlight_cursor_line and on_cursor_row else None)
+        stylize(cursor_line_style, 0, len(line) + 1)
+        top, bottom = sorted(selection)
+        if theme and selection.start != selection.end and top[0] <= row <= bottom[0]:
+            stylize(theme.selection_style, top[1] if row == top[0] else 0,
+                    bottom[1] if row == bottom[0] else len(line))
+        if theme:
+            for start, end, name in self.highlighter.ranges(self.document.lines, row,
+                                                            (first, last)):
+                stylize(theme.syntax_styles.get(name), start, end)
+        bracket = self.matching_bracket_location
+        if theme and self.match_cursor_bracket and bracket is not None and self._has_cursor \
+                and selection.start == selection.end:
+            if on_cursor_row:
+                stylize(theme.bracket_matching_style, cursor_column, cursor_column + 1)
+            if bracket[0] == row:
+                stylize(theme.bracket_matching_style, bracket[1], bracket[1] + 1)
+        if cursor_row == row and self._draw_cursor and theme:
+            stylize(theme.cursor_style, cursor_column, cursor_column + 1)
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        line_style = (cursor_line_style if cursor_row == row and self.highlight_cursor_line
+                      else theme.base_style if theme else None)
+        return strip.extend_cell_length(width, line_style).apply_style(base_style)
+
+    def find_matching_bracket(self, bracket: str, search_from: Location) -> Location | None:
+        """The bracket matching the one at `search_from`, within BRACKET_SEARCH_CHARS of it."""
+        if bracket in _BRACKETS:
+            chars, opening, closing = self._chars_after(search_from), _BRACKETS, _OPENING
+        elif bracket in _OPENING:
+            chars, opening, closing = self._chars_before(search_from), _OPENING, _BRACKETS
+        else:
+            return None
+        stack: list[str] = []
+        for count, (char, location) in enumerate(chars):
+            if count > BRACKET_SEARCH_CHARS:
+                return None
+            if char in opening:
+                stack.append(char)
+            elif char in closing and stack and opening[stack[-1]] == char:
+                stack.pop()
+                if not stack:
+                    return location
+        return None
+
+    def _chars_after(self, start: Location) -> Iterator[tuple[str, Location]]:
+        lines = self.document.lines
+        row, column = start
+        while row < len(lines):
+            line = lines[row]
+            for index in range(column, len(line)):
+                yield line[index], (row, index)
+            row, column = row + 1, 0
+
+    def _chars_before(self, start: Location) -> Iterator[tuple[str, Location]]:
+        lines = self.document.lines
+        row, column = start
+        while row >= 0:
+            line = lines[row]
+            for index in range(min(column, len(line) - 1), -1, -1):
+                yield line[index], (row, index)
+            row, column = row - 1, len(lines[row - 1]) if row > 0 else 0
 
     def action_leave(self) -> None:
         """Go back to command mode."""
