@@ -164,21 +164,17 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autos
     Prints the socket path as the first line on stdout; saves and stops the kernel on
     SIGINT, SIGTERM or SIGHUP, within a few seconds even if a step of that hangs.
     """
-    import threading
-
     from nbtui.core.exit_watchdog import ExitWatchdog, SocketFile, stop_session_now
 
     setup_logging(to_stderr=True)
     session = _open_session(notebook, kernel_name, autosave, agent_access)
-    loop_thread = threading.get_ident()
 
     async def run() -> None:
         lock, endpoint = await _start_session(session, socket_path, True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         socket_file = SocketFile.of(endpoint.socket_path)
-        watchdog = ExitWatchdog(lambda: stop_session_now(session, lock, socket_file,
-                                                         loop_thread=loop_thread))
+        watchdog = ExitWatchdog(lambda: stop_session_now(session, lock, socket_file))
 
         def on_signal(signum: int, frame: object) -> None:
             # Not loop.add_signal_handler: this arms the watchdog even if the loop is stuck.

@@ -355,3 +355,25 @@ async def test_the_next_start_removes_a_dead_sessions_kernel_directory(
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         await live.remove()
+
+
+async def test_agents_and_the_app_are_told_when_the_kernel_fell_back_to_tcp(
+        tmp_path: Path, tcp_only_kernel: str) -> None:
+    """With a kernel that refuses ipc, get_notebook carries the warning (data and text) and the
+    real app's status bar shows it once the kernel is up."""
+    from tests.conftest import agent, call, serve_notebook
+    from tests.tui.tui_helpers import running_app, screen_text, wait_until
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": tcp_only_kernel, "display_name": "TCP only"}
+    path = tmp_path / "fallback.ipynb"
+    nbformat.write(nb, path)
+    async with serve_notebook(path) as served, agent(served.socket) as client:
+        result = await client.call_tool("get_notebook", {})
+        assert result.structured_content["kernel"]["warning"] == NO_IPC_WARNING
+        assert f"Warning: {NO_IPC_WARNING}" in result.content[0].text
+        assert "2" in json.dumps(await call(client, "run_code", code="1 + 1"))
+    async with running_app(path, kernel=True) as (app, pilot):
+        await wait_until(pilot, lambda: app.session.kernel.state == "idle", timeout=60,
+                         what="the kernel on TCP")
+        await wait_until(pilot, lambda: "⚠" in screen_text(app), what="the warning")

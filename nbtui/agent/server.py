@@ -426,8 +426,11 @@ class AgentTools:
         return tool_result(data, text, shown.images)
 
     def kernel_state(self) -> dict[str, Any]:
-        """The kernel's name and state."""
-        return {"name": self.session.kernel_name, "state": self.kernel.state}
+        """The kernel's name and state, and a warning when its channels are not private."""
+        state = {"name": self.session.kernel_name, "state": self.kernel.state}
+        if self.kernel.transport_warning:
+            state["warning"] = self.kernel.transport_warning
+        return state
 
     def queue_cells(self, cell_ids: list[str], author: str) -> list[Execution]:
         """Queue code cells in the given order (checking every id first)."""
@@ -486,6 +489,8 @@ class AgentTools:
                   f"{self.session.kernel_name} {self.kernel.state}; the user is on cell "
                   f"{doc.focus.cell_id} ({doc.focus.mode} mode); agents: "
                   f"{', '.join(self.session.agent_names()) or 'none'}")
+        if self.kernel.transport_warning:
+            header += f"\nWarning: {self.kernel.transport_warning}"
         tail = (f"\n(cells {start}-{start + len(cells) - 1} of {len(doc)}; "
                 f"get_notebook(start={next_start}) for more)"
                 if next_start is not None else "")
@@ -1151,7 +1156,11 @@ class ResourceUpdates:
     def _document_changed(self, event: Any) -> None:
         if event.kind == "focus" or self._pending is not None:
             return
-        self._pending = asyncio.get_running_loop().create_task(self._send_later())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a save by the exit watchdog, off the loop: the process is ending
+        self._pending = loop.create_task(self._send_later())
 
     async def _send_later(self) -> None:
         await asyncio.sleep(UPDATE_COALESCE_SECONDS)

@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import stat
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -111,11 +110,11 @@ class SocketFile:
 
 
 def stop_session_now(session: NotebookSession, lock: Lock | None, socket: SocketFile | None, *,
-                     loop_thread: int, save: bool = True) -> int:
+                     save: bool = True) -> int:
     """Stop a session without its event loop: kill the kernel, save, release the lock, record
     and socket.
 
-    Saving is skipped while the event loop's thread is itself in the middle of a save: a second
+    Saving is skipped while the event loop is itself in the middle of a save: a second
     writer would race it, and what holds that save up (a stuck disk, a log line to a terminal
     nobody reads) would hold this one up too.
 
@@ -124,7 +123,6 @@ def stop_session_now(session: NotebookSession, lock: Lock | None, socket: Socket
         lock: the notebook's lock; None when the session never took it, and then nothing is
             saved (the file is not this session's to write).
         socket: the agent socket's file; None when there is none.
-        loop_thread: the ident of the thread that runs the event loop.
         save: whether unsaved changes are to be saved (False: the human chose to discard them).
 
     Returns:
@@ -133,8 +131,7 @@ def stop_session_now(session: NotebookSession, lock: Lock | None, socket: Socket
     """
     kill_kernel_now(session.kernel.kernel_pid)
     to_save = save and lock is not None and session.document.dirty
-    if to_save and not _is_running(loop_thread, NotebookSession.save,
-                                   NotebookSession.save_or_recover):
+    if to_save and not session.saving:
         try:
             session.save_or_recover()
         except Exception:
@@ -168,13 +165,3 @@ def kill_kernel_now(pid: int | None) -> None:
     except ProcessLookupError:
         pass
 
-
-def _is_running(thread_id: int, *functions: Callable[..., object]) -> bool:
-    """Whether one of `functions` is on the stack of the thread `thread_id` right now."""
-    codes = {function.__code__ for function in functions}
-    frame = sys._current_frames().get(thread_id)
-    while frame is not None:
-        if frame.f_code in codes:
-            return True
-        frame = frame.f_back
-    return False

@@ -173,6 +173,9 @@ class NotebookSession:
         self.socket_path: str | None = None
         self._autosave_task: asyncio.Task | None = None
         self._closed = False
+        self.saving = False
+        """Whether a save (or its recovery copy and log line) is under way: a save made from
+        another thread (the exit watchdog's) must not race it."""
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -224,13 +227,17 @@ class NotebookSession:
             NotebookFileError: the file could not be written, or it changed on disk
                 (FileChangedOnDisk).
         """
-        version, revision = self.document.version, self.document.revision
-        notebook = self.document.to_notebook()
-        written, self._fingerprint = save_notebook(self.path, notebook, self._fingerprint,
-                                                   force=force)
-        self.document.mark_saved(version)
-        self.last_save_error = None
-        return SaveInfo(str(self.path), revision, written)
+        saving, self.saving = self.saving, True
+        try:
+            version, revision = self.document.version, self.document.revision
+            notebook = self.document.to_notebook()
+            written, self._fingerprint = save_notebook(self.path, notebook, self._fingerprint,
+                                                       force=force)
+            self.document.mark_saved(version)
+            self.last_save_error = None
+            return SaveInfo(str(self.path), revision, written)
+        finally:
+            self.saving = saving
 
     def save_or_recover(self) -> SaveInfo | None:
         """Save; if that fails, keep a recovery copy so nothing is lost, and say where.
@@ -240,6 +247,13 @@ class NotebookSession:
 
         Returns None (and sets `last_save_error`) when the real file could not be written.
         """
+        self.saving = True
+        try:
+            return self._save_or_recover()
+        finally:
+            self.saving = False
+
+    def _save_or_recover(self) -> SaveInfo | None:
         try:
             return self.save()
         except NotebookFileError as exc:

@@ -14,7 +14,6 @@ import asyncio
 import gc
 import logging
 import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -209,6 +208,7 @@ class NotebookApp(App[None]):
 
     def on_kernel_state_changed(self, message: KernelStateChanged) -> None:
         self.status_bar.kernel_state = message.state
+        self.status_bar.transport_warning = self.session.kernel.transport_warning
         if message.state == "dead" and message.message:
             self.notify(message.message, title="Kernel", severity="error", timeout=10)
         if message.state in ("idle", "busy"):
@@ -299,14 +299,11 @@ class NotebookApp(App[None]):
         return task is not None and task.done() and not task.cancelled() and (
             task.result() is not None)
 
-    def stop_now(self, loop_thread: int) -> int:
+    def stop_now(self) -> int:
         """Stop the session without the event loop (the exit watchdog's last resort).
 
         Kills the kernel, saves unless the human chose to discard the changes or the event loop
         is itself saving, and removes the notebook's lock, record and socket.
-
-        Args:
-            loop_thread: the ident of the thread that runs the app's event loop.
 
         Returns:
             The exit status: 1 if the notebook could not be saved, else 0.
@@ -314,7 +311,7 @@ class NotebookApp(App[None]):
         task = self._start_task
         started = task.result() if task is not None and self.owns_notebook else None
         return stop_session_now(self.session, started[0] if started else None, self._socket_file,
-                                loop_thread=loop_thread, save=not self._discard_changes)
+                                save=not self._discard_changes)
 
     def exit_on_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP (an SSH connection that dropped) or SIGINT: save now, then exit."""
@@ -578,8 +575,7 @@ def run_app(session: NotebookSession, *, start: StartFunction, stop: StopFunctio
         SystemExit: the app ended with an error.
     """
     app = NotebookApp(session, start=start, approve=approve)
-    loop_thread = threading.get_ident()
-    watchdog = ExitWatchdog(lambda: app.stop_now(loop_thread))
+    watchdog = ExitWatchdog(app.stop_now)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
