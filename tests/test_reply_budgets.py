@@ -118,9 +118,15 @@ async def test_errors_quote_a_ten_megabyte_argument_in_a_short_excerpt(clean):
         resource = json.dumps({"jsonrpc": "2.0", "id": 6, "method": "resources/read",
                                "params": {"uri": "nbtui://" + big}})
         second = await ask(resource.encode())
-    for line in (reply, second):
+        # Every reply echoes its request's id, so a huge id is refused rather than echoed.
+        long_id = json.dumps({"jsonrpc": "2.0", "id": big, "method": "tools/list"})
+        third = await ask(long_id.encode())
+        broken = json.dumps({"jsonrpc": "2.0", "id": big, "metho": "tools/list"})
+        fourth = await ask(broken.encode())
+    for line in (reply, second, third, fourth):
         assert len(line) < 1000, line[:300]
         assert json.loads(line)["error"]["code"] < 0
+    assert json.loads(third)["id"] is None and json.loads(fourth)["id"] is None
 
 
 # -- item 5: the overview --------------------------------------------------------------------

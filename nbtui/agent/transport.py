@@ -41,8 +41,14 @@ UNREAD_PAUSE_BYTES = 1024 * 1024
 STALL_SECONDS = 60.0
 """A client that reads none of its waiting replies for this long is disconnected."""
 
+MAX_ID_CHARS = 200
+"""A request id longer than this is refused: every reply echoes its id, so a huge id would make
+a huge reply."""
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
+
+LONG_ID = f"Invalid request: its id is longer than {MAX_ID_CHARS} characters."
 
 
 def _diagnose(line: bytes) -> tuple[int, str, object]:
@@ -52,10 +58,15 @@ def _diagnose(line: bytes) -> tuple[int, str, object]:
     except ValueError as exc:
         return PARSE_ERROR, f"Parse error: the message is not valid JSON ({exc}).", None
     request_id = data.get("id") if isinstance(data, dict) else None
-    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+    if (not isinstance(request_id, str | int) or isinstance(request_id, bool)
+            or _too_long(request_id)):
         request_id = None
     return (INVALID_REQUEST, "Invalid request: not a JSON-RPC 2.0 message "
             "(it needs jsonrpc \"2.0\" and a method or a result).", request_id)
+
+
+def _too_long(request_id: object) -> bool:
+    return isinstance(request_id, str) and len(request_id) > MAX_ID_CHARS
 
 
 class MessageTooLarge(ValueError):
@@ -195,6 +206,9 @@ async def socket_streams(
                                                                               by_name=False)
                     except Exception:  # noqa: BLE001 - malformed input is data, not a crash
                         await reply_error(*_diagnose(line))
+                        continue
+                    if _too_long(getattr(message, "id", None)):
+                        await reply_error(INVALID_REQUEST, LONG_ID)
                         continue
                     if on_message is not None:
                         on_message(message)
