@@ -24,6 +24,23 @@ from nbtui.core.session import NotebookSession
 NBTUI = str(Path(sys.executable).with_name("nbtui"))
 """The installed `nbtui` command of the environment running the tests."""
 
+OTHER_UID = 65534
+"""Another local user (nobody), for tests of what other users of the machine can reach."""
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+"""A Python the other user can run: the test environment's own lives under /root (0700)."""
+
+
+def as_other_user(*args: str) -> list[str]:
+    """The command that runs the system Python with `args` as uid/gid OTHER_UID.
+
+    Fails the test (never skips it) when the suite cannot act as another user: that needs root.
+    """
+    if os.getuid() != 0 or not os.path.exists(SYSTEM_PYTHON):
+        pytest.fail(f"this test needs root (to act as another user) and {SYSTEM_PYTHON}")
+    return ["setpriv", f"--reuid={OTHER_UID}", f"--regid={OTHER_UID}", "--clear-groups",
+            SYSTEM_PYTHON, *args]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:

@@ -31,20 +31,16 @@ from nbtui.core.kernel import (
 )
 from nbtui.core.kernel_dir import DEAD_DIR_MIN_AGE, LOCK_NAME, KernelDir
 from nbtui.tui.widgets.status_bar import StatusBar
-from tests.conftest import agent, call, poll
+from tests.conftest import agent, as_other_user, call, poll
 from tests.test_cli import alive, children_of, serving, wait_until
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 DEADLINE = 30.0
 
 
 def as_nobody(code: str, *args: str) -> subprocess.CompletedProcess:
     """Run `code` with the system Python as uid/gid 65534 (only root can switch users)."""
-    if os.getuid() != 0 or not os.path.exists(SYSTEM_PYTHON):
-        pytest.fail("this test needs root (to act as another user) and /usr/bin/python3")
-    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                           SYSTEM_PYTHON, "-c", code, *args],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(as_other_user("-c", code, *args), capture_output=True, text=True,
+                          timeout=30)
 
 
 def process_tree(pid: int) -> list[int]:

@@ -17,10 +17,7 @@ import pytest
 
 from nbtui.core import private_files
 from nbtui.core.session import NotebookSession
-from tests.conftest import NBTUI, poll
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-NOBODY = 65534
+from tests.conftest import NBTUI, OTHER_UID, as_other_user, poll
 
 # What another user gets when listing each directory and reading each file it is given.
 PROBE = """
@@ -37,10 +34,7 @@ print(json.dumps(seen))
 
 def as_another_user(*paths: Path) -> dict[str, str]:
     """List or read each path as uid 65534, which only /usr/bin/python3 is readable for."""
-    if os.getuid() != 0 or not os.path.exists(SYSTEM_PYTHON):
-        pytest.fail("this test needs root (to act as another user) and /usr/bin/python3")
-    proc = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                           SYSTEM_PYTHON, "-c", PROBE, *map(str, paths)],
+    proc = subprocess.run(as_other_user("-c", PROBE, *map(str, paths)),
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -175,13 +169,13 @@ def test_a_logs_directory_of_another_user_is_refused(public_state: Path, tmp_pat
     logs_dir = public_state / "logs"
     logs_dir.mkdir(parents=True)
     logs_dir.chmod(0o777)
-    os.chown(logs_dir, NOBODY, NOBODY)
+    os.chown(logs_dir, OTHER_UID, OTHER_UID)
 
     proc = run_serve(tmp_path / "nb.ipynb")
 
     assert_refused_in_one_sentence(proc, str(logs_dir), "another user")
     assert list(logs_dir.iterdir()) == [] and mode(logs_dir) == 0o777
-    assert logs_dir.stat().st_uid == NOBODY
+    assert logs_dir.stat().st_uid == OTHER_UID
 
 
 def test_pruning_keeps_the_newest_runs_and_the_logs_of_live_processes(

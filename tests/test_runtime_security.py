@@ -20,11 +20,8 @@ from pathlib import Path
 import pytest
 
 from nbtui.agent.sessions import notebook_key
-from tests.conftest import NBTUI
+from tests.conftest import NBTUI, OTHER_UID, as_other_user
 from tests.test_cli import assert_one_line_error, run_nbtui, serving
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-OTHER_UID = 65534
 
 HELLO = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {},
@@ -56,18 +53,14 @@ while True:
 """
 
 
-def as_other_user(*args: str, **kwargs) -> subprocess.Popen:
+def start_as_other_user(*args: str, **kwargs) -> subprocess.Popen:
     """The system Python run as uid 65534 (the test fails, not skips, when it cannot be)."""
-    if os.getuid() != 0 or not os.path.exists(SYSTEM_PYTHON):
-        pytest.fail("this test needs root (to act as another user) and /usr/bin/python3")
-    return subprocess.Popen(["setpriv", f"--reuid={OTHER_UID}", f"--regid={OTHER_UID}",
-                             "--clear-groups", SYSTEM_PYTHON, *args],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(as_other_user(*args), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def run_as_other_user(code: str, *args: str) -> None:
-    proc = as_other_user("-c", code, *args)
+    proc = start_as_other_user("-c", code, *args)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
 
@@ -142,7 +135,7 @@ def next_line(proc: subprocess.Popen, timeout: float) -> str:
 def planted_session(runtime: Path, notebook: Path) -> Iterator[subprocess.Popen]:
     """Another user's fake session in `runtime`: a live lock, a record naming `notebook`, and
     a listening socket whose server answers anything and reports the bytes it received."""
-    server = as_other_user("-c", FAKE_SERVER, str(runtime), notebook_key(notebook),
+    server = start_as_other_user("-c", FAKE_SERVER, str(runtime), notebook_key(notebook),
                            str(notebook))
     try:
         assert server.stdout.readline().strip() == "ready", server.stderr.read()
