@@ -6,14 +6,22 @@ to the lexer.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from rich.segment import Segment
 from textual.widgets import TextArea
+from textual.widgets.text_area import Document, WrappedDocument
 from tui_helpers import running_app, wait_until
 
 from nbtui.tui.widgets.editor import BRACKET_SEARCH_CHARS, CellEditor
-from nbtui.tui.widgets.highlight import LONG_LINE, Range, highlight_lines, lexer_for
+from nbtui.tui.widgets.highlight import (
+    LONG_LINE,
+    LineHighlighter,
+    Range,
+    highlight_lines,
+    lexer_for,
+)
 
 TYPED = ["x", "space", "equals_sign", "space", "1", "plus", "2", "space", "number_sign", "o",
          "k", "enter", "y", "space", "equals_sign", "space", "x", "asterisk", "3", "enter"]
@@ -203,3 +211,77 @@ async def test_the_matching_bracket_is_looked_for_only_so_far(notebook):
         assert editor.find_matching_bracket(")", (0, len(near) - 1)) == (0, 1)
         assert editor.find_matching_bracket("(", (1, 1)) is None
         assert editor.find_matching_bracket(")", (1, len(far) - 1)) is None
+
+
+async def test_the_editor_keeps_what_textual_would_recompute_in_step_with_the_text(notebook):
+    """After typing, new lines, deletions and undo, the kept text, widths, wrapping and
+    highlights equal what Textual and a full lex compute from the text afresh."""
+    source = "def f():\n\treturn 'é' * 2  # tab and accent\n" + one_long_line(5_000) + "\nz = 1"
+    async with running_app(notebook([("code", source)])) as (app, pilot):
+        await pilot.press("enter")
+        editor = app.pane.editor
+        editor.move_cursor((1, 3))
+        await pilot.press("x", "enter", "tab", "y", "backspace", "backspace")
+        editor.move_cursor((3, 20))
+        await pilot.press("q", "enter", "w", "ctrl+z", "z", "end", "space")
+        await pilot.pause()
+        text = editor.text
+        assert text == "\n".join(editor.document.lines)
+        fresh = Document(text)
+        assert editor.document.get_size(editor.indent_width) == fresh.get_size(editor.indent_width)
+        wrapped = WrappedDocument(fresh, tab_width=editor.indent_width)
+        ours = editor.wrapped_document
+        for name in ("_offset_to_line_info", "_line_index_to_offsets", "_tab_width_cache",
+                     "_wrap_offsets"):
+            assert getattr(ours, name) == getattr(wrapped, name), name
+        for row in range(fresh.line_count):
+            for column in (0, 3, len(fresh[row])):
+                assert ours.location_to_offset((row, column)) == \
+                    wrapped.location_to_offset((row, column)), (row, column)
+        expected = full_ranges(text)
+        for row in range(fresh.line_count):
+            if len(fresh[row]) <= LONG_LINE:
+                assert editor.highlighter.ranges(editor.document.lines, row) == expected[row]
+
+
+def test_random_edits_leave_every_line_highlighted_as_a_full_lex_would():
+    """Random typing, new lines and deletions, with lines asked for in any order between them,
+    leave the highlighter's lines equal to a full lex of the text."""
+    rng = random.Random(7)
+    pieces = ["x", " ", "=", "(", ")", "1.5", "#", "'", '"', '"""', "\n", "\n\n", "def f():\n    "]
+    for _ in range(40):
+        lines = code_of_size(3_000).split("\n")
+        highlighter = LineHighlighter(lexer_for("python"))
+        highlighter.reset(len(lines))
+        for _ in range(25):
+            for _ in range(4):
+                highlighter.ranges(lines, rng.randrange(len(lines)))
+            row = rng.randrange(len(lines))
+            start, end = sorted(rng.randrange(len(lines[row]) + 1) for _ in range(2))
+            inserted = rng.choice(pieces) if rng.random() < 0.8 else ""
+            new = (lines[row][:start] + inserted + lines[row][end:]).split("\n")
+            lines[row:row + 1] = new
+            highlighter.changed(row, row, row + len(new) - 1)
+        expected = full_ranges("\n".join(lines))
+        for row in rng.sample(range(len(lines)), len(lines)):
+            assert highlighter.ranges(lines, row) == expected[row], row
+
+
+def test_closing_a_docstring_rehighlights_the_line_that_opened_it():
+    """Typing a docstring's closing quotes turns its lines, the opening one included, from a
+    string into a docstring, as a full lex does (the lexer restarts above the string)."""
+    lines = ["def f():", "    x = 1", ""]
+    highlighter = LineHighlighter(lexer_for("python"))
+    highlighter.reset(len(lines))
+    for key in '    """Doc.\n    More.\n    """':
+        row = len(lines) - 1
+        if key == "\n":
+            lines.append("")
+        else:
+            lines[row] += key
+        highlighter.changed(row, row, len(lines) - 1)
+        for drawn in range(len(lines)):
+            highlighter.ranges(lines, drawn)
+    expected = full_ranges("\n".join(lines))
+    assert expected[2] == [(4, 11, "string.documentation")]
+    assert [highlighter.ranges(lines, row) for row in range(len(lines))] == expected

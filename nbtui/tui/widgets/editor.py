@@ -19,16 +19,21 @@ from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.document._document import Document, EditResult, Location
-from textual.document._document_navigator import DocumentNavigator
-from textual.document._wrapped_document import WrappedDocument
-from textual.geometry import Size
+from textual.geometry import Offset, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
+from textual.widgets.text_area import (
+    Document,
+    DocumentNavigator,
+    EditResult,
+    Location,
+    WrappedDocument,
+)
 
 from nbtui.tui.messages import RunRequested
 from nbtui.tui.widgets.highlight import LONG_LINE, LineHighlighter, lexer_for
@@ -55,6 +60,7 @@ class EditorDocument(Document):
         super().__init__(text)
         self._on_change = on_change
         self._text: str | None = None
+        self._plain = [_is_plain(line) for line in self._lines]
         self._widths: list[int] = []
         self._tab_width = -1
 
@@ -63,11 +69,16 @@ class EditorDocument(Document):
         result = super().replace_range(start, end, text)
         new_bottom = result.end_location[0]
         self._text = None
+        changed = slice(top[0], bottom[0] + 1)
+        self._plain[changed] = [_is_plain(line) for line in self._lines[top[0]:new_bottom + 1]]
         if self._tab_width >= 0:
-            self._widths[top[0]:bottom[0] + 1] = [
-                self._width(line) for line in self._lines[top[0]:new_bottom + 1]]
+            self._widths[changed] = [self._width(row) for row in range(top[0], new_bottom + 1)]
         self._on_change(top[0], bottom[0], new_bottom)
         return result
+
+    def is_plain(self, row: int) -> bool:
+        """Whether each character of a line takes one cell (printable ASCII: no tabs)."""
+        return self._plain[row]
 
     @property
     def text(self) -> str:
@@ -78,14 +89,13 @@ class EditorDocument(Document):
     def get_size(self, tab_width: int) -> Size:
         if tab_width != self._tab_width:
             self._tab_width = tab_width
-            self._widths = [self._width(line) for line in self._lines]
+            self._widths = [self._width(row) for row in range(len(self._lines))]
         return Size(max(self._widths, default=0), len(self._lines))
 
-    def _width(self, line: str) -> int:
-        if "\t" in line:
-            line = line.expandtabs(self._tab_width)
-        # An ASCII line is as wide as it is long (measuring a 100 KB line costs milliseconds).
-        return len(line) if line.isascii() else cell_len(line)
+    def _width(self, row: int) -> int:
+        line = self._lines[row]
+        # A plain line is as wide as it is long (measuring 100 KB costs milliseconds).
+        return len(line) if self._plain[row] else cell_len(line.expandtabs(self._tab_width))
 
 
 class EditorWrappedDocument(WrappedDocument):
@@ -105,6 +115,30 @@ class EditorWrappedDocument(WrappedDocument):
             return
         super().wrap(width, tab_width)
         self._wrapped_at = (width, self._tab_width)
+
+    def wrap_range(self, start: Location, old_end: Location, new_end: Location) -> None:
+        row = start[0]
+        document = self.document
+        if (not self._width and row == old_end[0] == new_end[0] < len(self._tab_width_cache)
+                and isinstance(document, EditorDocument) and document.is_plain(row)):
+            # An edit within a plain line, unwrapped: only its tab widths (none) can change;
+            # Textual would split the whole line on tabs with a regex, per key.
+            self._tab_width_cache[row] = [0] if document[row] else []
+            return
+        super().wrap_range(start, old_end, new_end)
+
+    def location_to_offset(self, location: Location) -> Offset:
+        row, column = location
+        document = self.document
+        if (not self._width and 0 <= row < len(self._line_index_to_offsets)
+                and isinstance(document, EditorDocument) and document.is_plain(row)):
+            # Columns are cells: no need to measure the line up to the cursor (per key).
+            return Offset(min(column, len(document[row])), self._line_index_to_offsets[row][0])
+        return super().location_to_offset(location)
+
+
+def _is_plain(line: str) -> bool:
+    return line.isascii() and line.isprintable()
 
 
 class DrawnLineHighlights:
@@ -217,21 +251,27 @@ class CellEditor(TextArea):
     def _build_highlight_map(self) -> None:
         # Textual calls this after every change to highlight the whole text and forget every
         # drawn line; _lines_changed has lexed what changed and forgotten only those lines.
-        return
+        pass
+
+    def get_column_width(self, row: int, column: int) -> int:
+        """The cells the text of a row takes up to a column."""
+        if self.document.is_plain(row):
+            return min(column, len(self.document[row]))
+        return super().get_column_width(row, column)
 
     def render_line(self, y: int) -> Strip:
-        """One line of the editor; a long ASCII line is drawn from the columns on screen only."""
+        """One line of the editor; a long plain line is drawn from the columns on screen only."""
         row = y + self.scroll_offset.y
         if (row < self.document.line_count and not self.soft_wrap and not self.suggestion
                 and not self.show_line_numbers):
             line = self.document[row]
-            if len(line) > LONG_LINE and line.isascii() and "\t" not in line:
+            if len(line) > LONG_LINE and self.document.is_plain(row):
                 return self._render_long_line(row, line)
         return super().render_line(y)
 
     def _render_long_line(self, row: int, line: str) -> Strip:
         # TextArea draws a line whole and crops it, which costs milliseconds for 100 KB. This
-        # draws the visible columns with the same styles (ASCII without tabs: columns are cells).
+        # draws the visible columns with the same styles (a plain line: columns are cells).
         theme = self._theme
         base_style = theme.base_style if theme and theme.base_style else self.rich_style
         width = self.scrollable_content_region.width
@@ -240,7 +280,7 @@ class CellEditor(TextArea):
         text = Text(line[first:last], end="", no_wrap=True)
         text.set_length(max(0, last - first))
 
-        def stylize(style, start: int, end: int) -> None:
+        def stylize(style: Style | None, start: int, end: int) -> None:
             start, end = max(start, first), min(end, last)
             if style is not None and start < end:
                 text.stylize(style, start - first, end - first)

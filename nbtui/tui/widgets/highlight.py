@@ -341,10 +341,13 @@ class LineHighlighter:
                 return start
             if state is not None and fallback is None:
                 fallback = start
+            if start == 0:
+                break
             start -= 1
             budget -= len(lines[start]) + 1
-            if start < 0 or budget < 0:
-                return self._valid_to if fallback is None else fallback
+            if budget < 0:
+                break
+        return self._valid_to if fallback is None else fallback
 
     def _lex_chunk(self, lines: Sequence[str], start: int, state: State, row: int) -> None:
         """Lex from line `start` (in `state`) to past `row`, or to a long line."""
@@ -369,10 +372,13 @@ class LineHighlighter:
             if token_type is None:
                 line = start + current + (pos > starts[current])
                 new_states[line] = value
+                if line > accept_to:  # in the margin: not to be trusted
+                    consumed = pos
+                    break
                 if self._converges(line, value):
                     consumed, accept_to, converged = pos, line, True
                     break
-                if line >= accept_to:
+                if line == accept_to:
                     consumed = pos
                     break
                 continue
