@@ -572,6 +572,12 @@ class Document:
         self.metadata[key] = value
         self._touch(author)
 
+    def follow_metadata(self, key: str, value: Any) -> None:
+        """Set a top-level metadata key that describes the session rather than the notebook's
+        content (the running kernel's spec): not an edit, so the document does not become
+        dirty, and the next save writes it along with the edits that prompt it."""
+        self.metadata[key] = value
+
     # -- run state, written by the kernel session ----------------------------------------
 
     def set_status(self, cell_id: str, status: CellStatus, *, author: str = KERNEL,

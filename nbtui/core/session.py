@@ -147,9 +147,12 @@ class NotebookSession:
         policy: AgentPolicy | None = None,
     ) -> None:
         self.path = Path(path).absolute()
+        self._upgrade_note_unsaved = ""
+        """What the first save changes in the file's format, said once it is done."""
         if self.path.exists():
             loaded = load_notebook(self.path)
             notebook, self._fingerprint = loaded.notebook, loaded.fingerprint
+            self._upgrade_note_unsaved = loaded.upgrade_note
         else:
             if not self.path.parent.is_dir():
                 raise NotebookFileError(
@@ -172,6 +175,11 @@ class NotebookSession:
         self.last_save_error: str | None = None
         self.socket_path: str | None = None
         self._autosave_task: asyncio.Task | None = None
+        self.autosave_checks = 0
+        """How many times autosave has looked for unsaved changes."""
+        self.upgrade_note = ""
+        """Set by the save that changed the file's format (to 4.5, with cell ids): one sentence
+        saying so, for the TUI to show once (see `take_upgrade_note`)."""
         self._closed = False
         self.saving = False
         """Whether a save (or its recovery copy and log line) is under way: a save made from
@@ -194,13 +202,16 @@ class NotebookSession:
             self._autosave_task = asyncio.create_task(self._autosave_loop())
 
     def _record_kernelspec(self, task: asyncio.Task) -> None:
+        # As JupyterLab does, the kernelspec follows the running kernel and is written with the
+        # next save; that alone is no edit, or merely opening a notebook written with another
+        # display name for the same kernel ("Python 3") would rewrite it.
         if task.cancelled() or task.exception() is not None:
             return
         spec = {"name": self.kernel.kernel_name, "display_name": self.kernel.display_name}
         if self.kernel.language:
             spec["language"] = self.kernel.language
         if self.document.metadata.get("kernelspec") != spec:
-            self.document.set_metadata("kernelspec", spec)
+            self.document.follow_metadata("kernelspec", spec)
 
     async def close(self, *, save: bool = True) -> SaveInfo | None:
         """Save (if asked and there are changes), stop autosave and shut the kernel down."""
@@ -233,11 +244,20 @@ class NotebookSession:
             notebook = self.document.to_notebook()
             written, self._fingerprint = save_notebook(self.path, notebook, self._fingerprint,
                                                        force=force)
+            if self._upgrade_note_unsaved:
+                log.info("%s", self._upgrade_note_unsaved)
+                self.upgrade_note, self._upgrade_note_unsaved = self._upgrade_note_unsaved, ""
             self.document.mark_saved(version)
             self.last_save_error = None
             return SaveInfo(str(self.path), revision, written)
         finally:
             self.saving = saving
+
+    def take_upgrade_note(self) -> str:
+        """The sentence saying that a save changed the file's format, once; "" after that or
+        before such a save."""
+        note, self.upgrade_note = self.upgrade_note, ""
+        return note
 
     def save_or_recover(self) -> SaveInfo | None:
         """Save; if that fails, keep a recovery copy so nothing is lost, and say where.
@@ -273,6 +293,7 @@ class NotebookSession:
             await asyncio.sleep(self.autosave_seconds)
             if self.document.dirty:
                 self.save_or_recover()
+            self.autosave_checks += 1
 
     # -- attached agents -----------------------------------------------------------------
 

@@ -113,6 +113,9 @@ class LoadedNotebook:
     """True when loading changed the notebook (a version 3 or 4.0-4.4 file upgraded, cell ids
     added or repaired, missing required fields filled in, a byte-order mark dropped), so the first
     save changes the file even without edits."""
+    upgrade_note: str = ""
+    """One sentence to tell the human after the first save when that save changed the file's
+    format (to 4.5, with cell ids) or its cell ids; "" when it does not."""
 
 
 def load_notebook(path: Path) -> LoadedNotebook:
@@ -164,10 +167,11 @@ def load_notebook(path: Path) -> LoadedNotebook:
         ) from exc
 
     try:
-        notebook, repaired = _to_current_format(raw)
+        notebook, repaired, upgrade_note = _to_current_format(raw, name)
     except _Unusable as exc:
         raise NotebookFileError(f"{name} {exc}.") from exc
-    return LoadedNotebook(notebook=notebook, fingerprint=fingerprint, upgraded=changed or repaired)
+    return LoadedNotebook(notebook=notebook, fingerprint=fingerprint, upgraded=changed or repaired,
+                          upgrade_note=upgrade_note)
 
 
 def new_notebook(
@@ -466,8 +470,9 @@ def _read_failure(path: Path, exc: OSError) -> str:
     return f"{name} could not be read: {_strerror(exc)}."
 
 
-def _to_current_format(raw: Any) -> tuple[nbformat.NotebookNode, bool]:
-    """Turn parsed JSON into a 4.5 notebook with unique ids; say whether anything changed."""
+def _to_current_format(raw: Any, name: str) -> tuple[nbformat.NotebookNode, bool, str]:
+    """Turn parsed JSON into a 4.5 notebook with unique ids; say whether anything changed, and
+    what the first save's note to the human is (see `LoadedNotebook.upgrade_note`)."""
     if not isinstance(raw, dict):
         raise _Unusable(f"is not a Jupyter notebook: its JSON is {_json_kind(raw)}, not an object")
     if "nbformat" not in raw:
@@ -475,6 +480,8 @@ def _to_current_format(raw: Any) -> tuple[nbformat.NotebookNode, bool]:
     major = raw["nbformat"]
     if not _is_version(major):
         raise _Unusable(f"is not a Jupyter notebook: its 'nbformat' version is {major!r}")
+    minor = raw.get("nbformat_minor")
+    version = f"{major}.{minor}" if _is_version(minor) else str(major)
     if major == 3:
         raw = _upgrade_v3(raw)
         changed = True
@@ -490,11 +497,19 @@ def _to_current_format(raw: Any) -> tuple[nbformat.NotebookNode, bool]:
         nb = v4.to_notebook_json(raw)
     except (_Unusable, AttributeError, KeyError, TypeError) as exc:
         raise _Unusable(f"is not a usable notebook: {exc}") from exc
+    upgraded = major == 3 or nb.nbformat_minor < v4.nbformat_minor
     if nb.nbformat_minor < v4.nbformat_minor:
         nb.nbformat_minor = v4.nbformat_minor
         changed = True
     nb, repaired_ids = _ensure_cell_ids(nb)
-    return nb, changed or repaired_ids
+    note = ""
+    if upgraded:
+        note = (f"{name} was saved in notebook format 4.5 (it was {version}), which gives every "
+                "cell an id, as JupyterLab 4 does.")
+    elif repaired_ids:
+        note = (f"{name} was saved with new ids for the cells whose ids were missing, invalid or "
+                "repeated.")
+    return nb, changed or repaired_ids, note
 
 
 def _upgrade_v3(raw: dict[str, Any]) -> nbformat.NotebookNode:
