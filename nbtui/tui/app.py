@@ -238,6 +238,8 @@ class NotebookApp(App[None]):
 
     def _check_save_error(self) -> None:
         self.status_bar.save_error = self.session.last_save_error or ""
+        if note := self.session.take_upgrade_note():
+            self.notify(note, timeout=10)
 
     # -- starting and stopping the session --------------------------------------------------
 
