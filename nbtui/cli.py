@@ -65,13 +65,42 @@ def setup_logging(to_stderr: bool) -> Path:
 
 
 class DefaultGroup(click.Group):
-    """`nbtui NOTEBOOK` means `nbtui open NOTEBOOK`: anything that is not a command opens."""
+    """`nbtui NOTEBOOK` means `nbtui open NOTEBOOK`: anything that is not a command opens.
+
+    Its help therefore also lists the options of `open`, taken from that command.
+    """
+
+    default_command = "open"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
                                                                      "--version"):
-            args = ["open", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["[OPTIONS] NOTEBOOK", "|", "COMMAND [ARGS]..."]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        opener = self.commands[self.default_command]
+        open_ctx = click.Context(opener, info_name=self.default_command, parent=ctx)
+        records = [param.get_help_record(open_ctx) for param in opener.params
+                   if isinstance(param, click.Option)]
+        with formatter.section("Options of nbtui NOTEBOOK"):
+            formatter.write_dl(records)
+        super().format_commands(ctx, formatter)
+
+
+def require_ipynb(ctx: click.Context, param: click.Parameter, notebook: str) -> str:
+    """Refuse a notebook path that does not end in `.ipynb`, before anything reads or writes it.
+
+    Raises:
+        UserError: the path does not end in `.ipynb` (in any case).
+    """
+    if not notebook.lower().endswith(".ipynb"):
+        raise UserError(f"{notebook} is not a .ipynb file, so nbtui will not open it as a "
+                        "notebook.")
+    return notebook
 
 
 def session_options(fn):  # noqa: ANN001, ANN201 - click decorator
@@ -155,7 +184,7 @@ async def _stop_session(session, lock, endpoint) -> None:  # noqa: ANN001
 
 
 @main.command("serve")
-@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.argument("notebook", type=click.Path(dir_okay=False), callback=require_ipynb)
 @session_options
 def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autosave: float,
           agent_access: str) -> None:
@@ -198,7 +227,7 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autos
 
 
 @main.command("open")
-@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.argument("notebook", type=click.Path(dir_okay=False), callback=require_ipynb)
 @session_options
 @click.option("--no-agent", is_flag=True, help="Do not open the agent socket.")
 @click.option("--approve", is_flag=True, help="Ask before every agent execution.")
@@ -229,6 +258,11 @@ def attach(target: str | None, wait_seconds: float) -> None:
     from nbtui.agent.bridge import bridge, connect_to_session
     from nbtui.agent.sessions import SessionError
 
+    # A missing path may be a socket still to come (--wait); an existing other file never is.
+    if (target and os.path.exists(target) and not Path(target).is_socket()
+            and not target.lower().endswith(".ipynb")):
+        raise UserError(f"{target} is neither a socket nor a .ipynb notebook, so there is no "
+                        "session of it to attach to.")
     async def run() -> str:
         reader, writer = await connect_to_session(target, wait_seconds)
         return await bridge(reader, writer)
@@ -305,6 +339,3 @@ def config_snippet(client: str, ssh_host: str | None = None, notebook: str | Non
         return json.dumps(data, indent=2)
     return json.dumps({"mcpServers": {"nbtui": {"command": command, "args": argv}}}, indent=2)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

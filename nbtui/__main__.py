@@ -1,0 +1,5 @@
+"""`python -m nbtui` runs the `nbtui` command."""
+
+from nbtui.cli import main
+
+main(prog_name="nbtui")
