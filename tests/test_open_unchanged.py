@@ -22,6 +22,7 @@ from nbformat.v4 import (
 from nbtui.core.document import USER, DocumentEvent
 from nbtui.core.kernel import find_kernelspec
 from nbtui.core.session import NotebookSession
+from nbtui.core.storage import load_notebook
 from tests.conftest import agent, call, poll
 from tests.test_cli import serving
 
@@ -180,6 +181,29 @@ async def test_a_45_notebook_saves_without_an_upgrade_note(tmp_path):
         assert session.take_upgrade_note() == ""
     finally:
         await session.close(save=False)
+
+
+def test_load_names_the_format_change_the_first_save_makes(tmp_path):
+    """Loading says what the first save will change: the format (from 3.x or 4.0-4.4 to 4.5)
+    or cell ids that were repeated; nothing for a clean 4.5 file."""
+    nb3 = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(
+        cells=[nbformat.v3.new_code_cell(input="1 + 1")])])
+    (tmp_path / "v3.ipynb").write_text(nbformat.v3.writes_json(nb3), encoding="utf-8")
+    write_jupyter_notebook(tmp_path / "v44.ipynb", "4.4", "Python 3")
+    write_jupyter_notebook(tmp_path / "v45.ipynb", "4.5", "Python 3")
+    repeated = nbformat.read(tmp_path / "v45.ipynb", as_version=4)
+    repeated.cells[1]["id"] = repeated.cells[0]["id"]
+    (tmp_path / "ids.ipynb").write_text(nbformat.v4.writes_json(repeated), encoding="utf-8")
+
+    def note(name: str) -> str:
+        return load_notebook(tmp_path / name).upgrade_note
+
+    assert note("v3.ipynb") == ("v3.ipynb was saved in notebook format 4.5 (it was 3.0), which "
+                                "gives every cell an id, as JupyterLab 4 does.")
+    assert "(it was 4.4)" in note("v44.ipynb")
+    assert note("ids.ipynb") == ("ids.ipynb was saved with new ids for the cells whose ids were "
+                                 "missing, invalid or repeated.")
+    assert note("v45.ipynb") == ""
 
 
 async def test_serve_and_sigterm_leave_an_unedited_notebook_untouched(tmp_path):

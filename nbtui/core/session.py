@@ -148,7 +148,7 @@ class NotebookSession:
     ) -> None:
         self.path = Path(path).absolute()
         self._upgrade_note_unsaved = ""
-        """What the first save changes in the file's format, said once it is done."""
+        """What the first save will change in the file's format (see `take_upgrade_note`)."""
         if self.path.exists():
             loaded = load_notebook(self.path)
             notebook, self._fingerprint = loaded.notebook, loaded.fingerprint
@@ -177,9 +177,7 @@ class NotebookSession:
         self._autosave_task: asyncio.Task | None = None
         self.autosave_checks = 0
         """How many times autosave has looked for unsaved changes."""
-        self.upgrade_note = ""
-        """Set by the save that changed the file's format (to 4.5, with cell ids): one sentence
-        saying so, for the TUI to show once (see `take_upgrade_note`)."""
+        self._upgrade_note_saved = ""
         self._closed = False
         self.saving = False
         """Whether a save (or its recovery copy and log line) is under way: a save made from
@@ -246,7 +244,8 @@ class NotebookSession:
                                                        force=force)
             if self._upgrade_note_unsaved:
                 log.info("%s", self._upgrade_note_unsaved)
-                self.upgrade_note, self._upgrade_note_unsaved = self._upgrade_note_unsaved, ""
+                self._upgrade_note_saved, self._upgrade_note_unsaved = (
+                    self._upgrade_note_unsaved, "")
             self.document.mark_saved(version)
             self.last_save_error = None
             return SaveInfo(str(self.path), revision, written)
@@ -254,9 +253,10 @@ class NotebookSession:
             self.saving = saving
 
     def take_upgrade_note(self) -> str:
-        """The sentence saying that a save changed the file's format, once; "" after that or
-        before such a save."""
-        note, self.upgrade_note = self.upgrade_note, ""
+        """Once the first save changed the file's format (to 4.5, with cell ids) or its cell
+        ids: one sentence saying so, for the TUI to show. Returns it once, "" ever after (and
+        before that save)."""
+        note, self._upgrade_note_saved = self._upgrade_note_saved, ""
         return note
 
     def save_or_recover(self) -> SaveInfo | None:
