@@ -82,6 +82,7 @@ class DefaultGroup(click.Group):
         return ["[OPTIONS] NOTEBOOK", "|", "COMMAND [ARGS]..."]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the options of `nbtui NOTEBOOK` (those of `open`), then the commands."""
         opener = self.commands[self.default_command]
         open_ctx = click.Context(opener, info_name=self.default_command, parent=ctx)
         records = [param.get_help_record(open_ctx) for param in opener.params
