@@ -254,14 +254,21 @@ class NotebookView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        if self.is_mounted:
-            self._load_styles()
+        if not self.is_mounted:
+            return
+        # Focus moving in or out restyles the view without changing the colours cells are
+        # drawn in: keep their lines. When the colours do change, the heights measured so far
+        # fall back to estimates, so the human's place is noted first and kept.
+        anchor = self._anchor()
+        if self._load_styles():
             self._entries.clear()
             self._recompute_heights()
+            self._relayout(anchor)
+        else:
             self.refresh()
-            self._place_sixels_after_refresh()
 
-    def _load_styles(self) -> None:
+    def _load_styles(self) -> bool:
+        """Read the colours from CSS; True if those the cells are drawn in changed."""
         get = self.get_component_rich_style
         self._styles = {name.removeprefix("notebook-view--"): get(name, partial=True)
                         for name in self.COMPONENT_CLASSES}
@@ -281,7 +288,10 @@ class NotebookView(ScrollView, can_focus=True):
             input=s["input"], markdown=s["markdown"], raw=s["raw"], output=s["output"],
             stderr=s["stderr"], more=s["more"], syntax=syntax,
         )
+        if self._painter is not None and self._painter.palette == palette:
+            return False
         self._painter = CellPainter(self.app.console, palette)
+        return True
 
     def on_resize(self, event: events.Resize) -> None:
         width = self._content_width()
@@ -441,8 +451,10 @@ class NotebookView(ScrollView, can_focus=True):
             bottom = self._tops[index + 1]
             if bottom > scroll and top < scroll + height:
                 return _Anchor(cell_id, top - scroll)
-        first = max(0, bisect_right(self._tops, scroll) - 1)
+        # The scroll can be past the end for a moment: cells drawn for the first time can turn
+        # out shorter than their estimate, and the scroll is clamped only at the next layout.
         last = min(len(self._ids) - 1, bisect_right(self._tops, scroll + height) - 1)
+        first = min(last, max(0, bisect_right(self._tops, scroll) - 1))
         for index in range(first, last + 1):
             entry = self._entries.get(self._ids[index])
             if entry is not None and entry.complete and self._tops[index] >= scroll:
@@ -1054,18 +1066,21 @@ class NotebookView(ScrollView, can_focus=True):
         Outputs short enough to show whole skip the expanded step.
         """
         cell_id = self.selected_id
-        if cell_id is None or not self.document.has(cell_id):
+        if cell_id not in self._pos or not self.document.has(cell_id):
             return
+        anchor = self._anchor()
+        if cell_id in self._pending_outputs:
+            # Outputs arrived since the cell was drawn: whether they are cut is not known yet.
+            self._invalidate(cell_id, outputs=True)
+        entry = self._ensure(self._pos[cell_id])
+        assert entry.outputs is not None
         fold = self.fold_of(cell_id)
-        entry = self._entries.get(cell_id)
-        cut = entry is not None and entry.outputs is not None and entry.outputs.more > 0
         if fold == "collapsed":
-            new: Fold = "expanded" if cut else "hidden"
+            new: Fold = "expanded" if entry.outputs.more > 0 else "hidden"
         elif fold == "expanded":
             new = "hidden"
         else:
             new = "collapsed"
-        anchor = self._anchor()
         self._folds[cell_id] = new
         self._invalidate(cell_id, outputs=True)
         self._update_height(self._pos[cell_id])
