@@ -156,7 +156,7 @@ class NotebookApp(App[None]):
         status.kernel_state = session.kernel.state
         status.dirty = session.document.dirty
         status.agents = tuple(session.agent_names())
-        status.socket_path = session.socket_path or ""
+        status.socket_path = session.socket_path  # None until the session has started
         if self.approve:
             session.policy.approver = self.ask_approval
         self._show_policy()

@@ -49,7 +49,11 @@ ANSWER_DELAY_SECONDS = 0.4
 reached it for this long: keys typed in a burst (text meant for a cell) never answer it."""
 
 CODE_LINES = 20
-"""Lines of the code to run that the approval prompt shows."""
+"""Lines of the code to run that the approval prompt shows (fewer when the screen is small)."""
+
+PROMPT_ROWS = 6
+"""The approval prompt's rows besides the code: its border, title, answers and the code's
+margins."""
 
 WHAT_TOOLS_DO = {
     "run_code": "run this code",
@@ -99,19 +103,52 @@ class ApprovalScreen(ModalScreen[bool]):
                 (self.agent, "bold"), f" asks to {WHAT_TOOLS_DO.get(self.tool, self.tool)}",
                 (f"  ({self.tool})", "dim"),
             ), id="approval-title")
-            lines = self.code.splitlines() or [""]
-            shown = "\n".join(lines[:CODE_LINES]) + (
-                f"\n… {len(lines) - CODE_LINES} more lines" if len(lines) > CODE_LINES else "")
-            yield Static(Text(shown), classes="dialog-code")
+            yield Static(self._code_text(CODE_LINES), classes="dialog-code", id="approval-code")
             with Horizontal(id="approval-answers"):
                 yield Button("Allow (y)", id="yes", variant="primary", compact=True)
                 yield Button("Decline (n, esc)", id="no", variant="error", compact=True)
                 yield Static(id="approval-hint")
 
+    def _code_text(self, rows: int) -> Text:
+        lines = self.code.splitlines() or [""]
+        if len(lines) <= rows:
+            return Text("\n".join(lines))
+        shown = max(1, rows - 1)
+        return Text("\n".join(lines[:shown]) + f"\n… {len(lines) - shown} more lines")
+
     def on_mount(self) -> None:
         # Buttons that could take the focus would let a typed enter press them.
         for button in self.query(Button):
             button.can_focus = False
+
+    def _edited_row(self) -> int | None:
+        """The screen row of the cursor in the editor under this prompt (None: no editing)."""
+        stack = self.app.screen_stack
+        below = stack[:stack.index(self)] if self in stack else []
+        for screen in reversed(below):
+            for editor in screen.query(TextArea):
+                if editor.display and editor.region:
+                    return editor.cursor_screen_offset.y
+        return None
+
+    def _keep_clear_of_the_edited_line(self) -> None:
+        """Sit at the bottom, or at the top when the line being edited leaves more room there,
+        showing only as much code as fits beside that line."""
+        height = self.size.height - 1  # the status bar's line stays uncovered
+        row = self._edited_row()
+        natural = PROMPT_ROWS + min(CODE_LINES, len(self.code.splitlines() or [""]))
+        on_top = False
+        room = height
+        if row is not None and 0 <= row < height:
+            below, above = height - row - 1, row
+            on_top = below < natural and above > below
+            room = above if on_top else below
+        self.styles.align_vertical = "top" if on_top else "bottom"
+        rows = max(1, min(CODE_LINES, room - PROMPT_ROWS))
+        code = self.query_one("#approval-code", Static)
+        code.update(self._code_text(rows))
+        code.styles.max_height = rows
+        self.query_one("#approval").styles.max_height = max(room, 1)
 
     def on_screen_resume(self) -> None:
         if self._withdrawn:
@@ -119,6 +156,7 @@ class ApprovalScreen(ModalScreen[bool]):
             return
         # Shown for the first time, or again after a screen above it closed: wait afresh.
         self._shown_at = self._last_key_at = time.monotonic()
+        self._keep_clear_of_the_edited_line()
         self._show_hint()
         self.set_timer(ANSWER_DELAY_SECONDS + 0.05, self._show_hint)
 
@@ -175,6 +213,7 @@ class ApprovalScreen(ModalScreen[bool]):
         if text:
             start, end = target.selection
             target.replace(text, start, end, maintain_selection_offset=False)
+            self.call_after_refresh(self._keep_clear_of_the_edited_line)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

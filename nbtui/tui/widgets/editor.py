@@ -42,6 +42,12 @@ INDENT = "    "
 BRACKET_SEARCH_CHARS = 10_000
 """How far the editor looks for the bracket matching the one at the cursor."""
 
+COMPLETION_ROWS = 10
+"""The completions the list shows at once (it scrolls through the rest)."""
+COMPLETION_WIDTH = 40
+INSPECT_SHARE = 40
+"""The inspection panel takes at most this percentage of the notebook pane's height."""
+
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _OPENING = {closing: opening for opening, closing in _BRACKETS.items()}
 
@@ -388,12 +394,33 @@ class CompletionMenu(OptionList):
             super().__init__()
             self.text = text
 
-    def show(self, matches: list[str]) -> None:
-        """Fill the list and focus it."""
+    def show(self, matches: list[str], cursor: Offset, area: Size) -> None:
+        """Fill the list, place it next to the cursor and focus it.
+
+        The list opens below the cursor's line, or above it when there is more room there,
+        and never covers that line or reaches out of the area.
+
+        Args:
+            matches: the completions.
+            cursor: where the cursor is, relative to the area the list floats in.
+            area: the size of that area.
+        """
         self.clear_options()
         self.add_options([Option(Text(match), id=str(i)) for i, match in enumerate(matches)])
         self.highlighted = 0
-        self.styles.height = min(10, len(matches)) + 2
+        row = min(max(cursor.y, 0), area.height - 1)
+        wanted = min(COMPLETION_ROWS, len(matches)) + 2  # the border takes two rows
+        below, above = area.height - row - 1, row
+        if wanted > below and above > below:
+            height = min(wanted, above)
+            top = row - height
+        else:
+            height = min(wanted, below)
+            top = row + 1
+        width = min(COMPLETION_WIDTH, area.width)
+        self.styles.width = width
+        self.styles.height = height
+        self.styles.offset = (min(max(cursor.x, 0), area.width - width), top)
         self.display = True
         self.focus()
 
@@ -419,6 +446,20 @@ class InspectPanel(Static):
         """Show the kernel's answer (ANSI colours kept)."""
         self.update(Text.from_ansi(text.strip("\n")) if text else Text("Nothing found."))
         self.display = True
+
+    def keep_clear_of(self, row: int, area_height: int) -> None:
+        """Dock at the bottom of the area, or at its top when the cursor is in its lower half,
+        no taller than the room on that side of the cursor's line.
+
+        Args:
+            row: the cursor's line, relative to the area the panel docks in.
+            area_height: the height of that area.
+        """
+        row = min(max(row, 0), area_height - 1)
+        on_top = row >= area_height // 2
+        room = row if on_top else area_height - row - 1
+        self.set_class(on_top, "-top")
+        self.styles.max_height = max(1, min(room, area_height * INSPECT_SHARE // 100))
 
     def hide(self) -> None:
         """Close the panel."""

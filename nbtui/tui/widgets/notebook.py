@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Container
+from textual.geometry import Offset
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
@@ -200,6 +201,8 @@ class NotebookPane(Container):
         top = self.view.cell_top(editor.cell_id)
         if top is not None:
             self.view.scroll_line_into_view(top + editor.cursor_location[0])
+        if self.query_one(InspectPanel).display:
+            self.call_after_refresh(self._place_inspect_panel)
 
     @on(CellEditor.LeaveRequested)
     def _leave_requested(self) -> None:
@@ -317,10 +320,9 @@ class NotebookPane(Container):
         if len(matches) == 1:
             self._apply_completion(matches[0])
             return
-        menu = self.query_one(CompletionMenu)
-        x, y = editor.cursor_screen_offset
-        menu.styles.offset = (max(0, x - self.region.x), y - self.region.y + 1)
-        menu.show(matches[:200])
+        self.query_one(InspectPanel).hide()
+        self.query_one(CompletionMenu).show(matches[:200], self._cursor_in_pane(),
+                                            self.region.size)
 
     @on(CompletionMenu.Picked)
     def _completion_picked(self, message: CompletionMenu.Picked) -> None:
@@ -348,6 +350,15 @@ class NotebookPane(Container):
             return
         if self.mode == "edit":
             self.query_one(InspectPanel).show_text(text)
+            self._place_inspect_panel()
+
+    def _cursor_in_pane(self) -> Offset:
+        return self.editor.cursor_screen_offset - self.region.offset
+
+    def _place_inspect_panel(self) -> None:
+        panel = self.query_one(InspectPanel)
+        if panel.display and self.mode == "edit":
+            panel.keep_clear_of(self._cursor_in_pane().y, self.region.height)
 
     def _close_popups(self) -> None:
         self.query_one(CompletionMenu).display = False
