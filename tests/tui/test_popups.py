@@ -81,13 +81,19 @@ async def test_completion_list_opens_above_a_cursor_at_the_bottom_and_takes_keys
         assert app.focused is editor
 
 
-async def test_completion_list_opens_below_when_there_is_room(notebook):
-    """With room below the cursor, the list opens below it."""
-    path = notebook([("code", "")])
+async def test_completion_list_opens_below_when_there_is_room_and_follows_a_resize(notebook):
+    """With room below the cursor, the list opens below it; when the terminal shrinks under
+    it, it moves to stay on screen and off the cursor's line."""
+    path = notebook([("code", "\n" * 8)])
     async with running_app(path, kernel=True, size=SMALL) as (app, pilot):
         menu = await open_completions(app, pilot, "")
         assert_clear_of_cursor(app, menu.region)
         assert menu.region.y == cursor_row(app) + 1
+        await pilot.resize_terminal(80, 14)
+        await pilot.pause()
+        await pilot.pause()
+        assert menu.display and app.focused is menu
+        assert_clear_of_cursor(app, menu.region)
 
 
 async def inspect_len(app: NotebookApp, pilot: Pilot, source: str) -> InspectPanel:

@@ -408,8 +408,14 @@ class CompletionMenu(OptionList):
         self.clear_options()
         self.add_options([Option(Text(match), id=str(i)) for i, match in enumerate(matches)])
         self.highlighted = 0
+        self.place(cursor, area)
+        self.display = True
+        self.focus()
+
+    def place(self, cursor: Offset, area: Size) -> None:
+        """Move the list next to the cursor (see :meth:`show`)."""
         row = min(max(cursor.y, 0), area.height - 1)
-        wanted = min(COMPLETION_ROWS, len(matches)) + 2  # the border takes two rows
+        wanted = min(COMPLETION_ROWS, self.option_count) + 2  # the border takes two rows
         below, above = area.height - row - 1, row
         if wanted > below and above > below:
             height = min(wanted, above)
@@ -421,8 +427,6 @@ class CompletionMenu(OptionList):
         self.styles.width = width
         self.styles.height = height
         self.styles.offset = (min(max(cursor.x, 0), area.width - width), top)
-        self.display = True
-        self.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -355,6 +355,15 @@ class NotebookPane(Container):
     def _cursor_in_pane(self) -> Offset:
         return self.editor.cursor_screen_offset - self.region.offset
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._place_popups)
+
+    def _place_popups(self) -> None:
+        menu = self.query_one(CompletionMenu)
+        if menu.display:
+            menu.place(self._cursor_in_pane(), self.region.size)
+        self._place_inspect_panel()
+
     def _place_inspect_panel(self) -> None:
         panel = self.query_one(InspectPanel)
         if panel.display and self.mode == "edit":
