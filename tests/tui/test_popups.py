@@ -161,8 +161,9 @@ async def approving_app(path: Path) -> AsyncIterator[tuple[NotebookApp, Pilot, s
 
 async def test_approval_prompt_never_covers_the_line_being_edited(notebook):
     """An agent's run waiting for approval while the human edits the bottom line of the screen:
-    the prompt shows above that line (and below it when the line is at the top), whole."""
-    code = "\n".join(f"print({i})" for i in range(12))
+    the prompt shows above that line (and below it when the line is at the top, moving down
+    as new lines are typed into the cell), whole."""
+    code = "\n".join(f"print({i})" for i in range(30))
     for name, source in (("bottom.ipynb", LONG_CELL), ("top.ipynb", "")):
         async with approving_app(notebook([("code", source)], name=name)) as (app, pilot,
                                                                            socket):
@@ -173,6 +174,11 @@ async def test_approval_prompt_never_covers_the_line_being_edited(notebook):
                                           and app.screen, what="the approval prompt")
                 await pilot.pause()
                 prompt = screen.query_one("#approval")
+                if not source:
+                    # New lines typed as it appears go to the cell; the prompt makes way.
+                    await pilot.press("enter", "enter", "enter")
+                    await wait_until(pilot, lambda prompt=prompt: cursor_row(app) == 3
+                                     and prompt.region.y > 3, what="the prompt to make way")
                 assert_clear_of_cursor(app, prompt.region)
                 assert screen.query_one("#approval-answers").region.height == 1
                 if source:

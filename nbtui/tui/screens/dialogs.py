@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Static, TextArea
 
@@ -50,6 +51,9 @@ reached it for this long: keys typed in a burst (text meant for a cell) never an
 
 CODE_LINES = 20
 """Lines of the code to run that the approval prompt shows (fewer when the screen is small)."""
+
+PLACE_SECONDS = 0.1
+"""How often the approval prompt checks that it still keeps off the line being edited."""
 
 PROMPT_ROWS = 6
 """The approval prompt's rows besides the code: its border, title, answers and the code's
@@ -96,6 +100,8 @@ class ApprovalScreen(ModalScreen[bool]):
         self._shown_at = time.monotonic()
         self._last_key_at = self._shown_at
         self._withdrawn = False
+        self._placing: Timer | None = None
+        self._placed: tuple[bool, int, int] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="approval"):
@@ -143,8 +149,11 @@ class ApprovalScreen(ModalScreen[bool]):
             below, above = height - row - 1, row
             on_top = below < natural and above > below
             room = above if on_top else below
-        self.styles.align_vertical = "top" if on_top else "bottom"
         rows = max(1, min(CODE_LINES, room - PROMPT_ROWS))
+        if self._placed == (on_top, room, rows):
+            return
+        self._placed = (on_top, room, rows)
+        self.styles.align_vertical = "top" if on_top else "bottom"
         code = self.query_one("#approval-code", Static)
         code.update(self._code_text(rows))
         code.styles.max_height = rows
@@ -157,6 +166,10 @@ class ApprovalScreen(ModalScreen[bool]):
         # Shown for the first time, or again after a screen above it closed: wait afresh.
         self._shown_at = self._last_key_at = time.monotonic()
         self._keep_clear_of_the_edited_line()
+        if self._placing is None:
+            # The edited line moves when text is typed into it or an agent changes the cells
+            # above it, after layouts this screen does not see: look again now and then.
+            self._placing = self.set_interval(PLACE_SECONDS, self._keep_clear_of_the_edited_line)
         self._show_hint()
         self.set_timer(ANSWER_DELAY_SECONDS + 0.05, self._show_hint)
 
@@ -213,7 +226,6 @@ class ApprovalScreen(ModalScreen[bool]):
         if text:
             start, end = target.selection
             target.replace(text, start, end, maintain_selection_offset=False)
-            self.call_after_refresh(self._keep_clear_of_the_edited_line)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
