@@ -11,8 +11,10 @@ gone): an exit watchdog then kills the kernel, saves, releases the notebook's lo
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
+import os
 import signal
 import time
 from collections import deque
@@ -22,10 +24,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import click
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import WorkerFailed
 
 from nbtui.core.document import DocumentEvent
 from nbtui.core.exit_watchdog import ExitWatchdog, SocketFile, stop_session_now
@@ -71,6 +78,54 @@ ACCESS_NOTICES = {
     EDIT: "Agents may now edit cells, but not run code.",
     RUN: "Agents may now edit cells and run code.",
 }
+
+
+UI_ERRORS_KEPT = 20
+"""How many reported failures the app keeps (each holds its traceback's frames)."""
+
+UI_ERROR_NOTICE_SECONDS = 10.0
+"""How long the one-line notice of a failed UI handler stays; the same error again within
+this time is only logged."""
+
+_CARRY_ON_SITES = frozenset({Timer._tick.__code__, MessagePump._flush_next_callbacks.__code__})
+"""Where Textual catches a timer's or a scheduled callback's exception, leaving the widget that
+ran it working: after such a failure the app can carry on."""
+
+
+def _guard_message_handlers() -> None:
+    """Make a failing message handler (key bindings and actions included) cost one message.
+
+    Textual reports an exception raised while a widget handles a message to the app, which
+    exits, and stops that widget's message loop for good. Here the failure is reported through
+    the running `NotebookApp` instead and the widget goes on to its next message. Building a
+    widget (its compose and mount) is left to Textual: after that fails, what is on screen
+    cannot be trusted. Other apps in the process keep Textual's behaviour.
+    """
+    original = MessagePump._dispatch_message
+    if getattr(original, "_nbtui_guard", False):
+        return
+
+    @functools.wraps(original)
+    async def dispatch(pump: MessagePump, message: Message) -> None:
+        try:
+            await original(pump, message)
+        except Exception as error:
+            app = pump.app
+            if not isinstance(app, NotebookApp) or isinstance(
+                    message, (events.Compose, events.Mount)):
+                raise
+            app.report_ui_error(error)
+
+    dispatch._nbtui_guard = True  # type: ignore[attr-defined]
+    MessagePump._dispatch_message = dispatch  # type: ignore[method-assign]
+
+
+def log_file_path() -> str | None:
+    """The file the root logger writes to (None: it writes to no file that keeps anything)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler) and handler.baseFilename != os.devnull:
+            return handler.baseFilename
+    return None
 
 
 @dataclass(eq=False)
@@ -119,6 +174,11 @@ class NotebookApp(App[None]):
         self._save_conflict_at = 0.0
         self._approvals: deque[ApprovalRequest] = deque()
         self._asking: ApprovalRequest | None = None
+        self.ui_errors: deque[BaseException] = deque(maxlen=UI_ERRORS_KEPT)
+        """The latest failures `report_ui_error` reported, oldest first."""
+        self._ui_error_notices: dict[str, float] = {}
+        """When the human was last told of a failure, by exception type."""
+        _guard_message_handlers()
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -179,6 +239,53 @@ class NotebookApp(App[None]):
         # The approver stays in place: from now on it declines, so nothing runs unasked while
         # the session shuts down.
         self._decline_all()
+
+    # -- failures in UI code ----------------------------------------------------------------
+
+    def report_ui_error(self, error: BaseException) -> None:
+        """Log a failed UI handler with its traceback and tell the human in one line.
+
+        The app, the kernel and the agents carry on.
+
+        Args:
+            error: the exception the handler raised.
+        """
+        log.error("A UI handler failed; nbtui carries on", exc_info=error)
+        self.ui_errors.append(error)
+        if self._exception is None and isinstance(error, Exception):
+            # Textual raises this when a test's run_test ends, so that tests still fail on it;
+            # the app itself never reads it.
+            self._exception = error
+        kind = type(error).__name__
+        now = time.monotonic()
+        if not self.is_running or not self.screen_stack or (
+                now - self._ui_error_notices.get(kind, -UI_ERROR_NOTICE_SECONDS)
+                < UI_ERROR_NOTICE_SECONDS):
+            return
+        self._ui_error_notices[kind] = now
+        where = log_file_path()
+        self.notify(f"Something went wrong ({kind}); details are in "
+                    f"{where or 'the log'}.", severity="error", timeout=UI_ERROR_NOTICE_SECONDS)
+
+    def take_ui_errors(self) -> list[BaseException]:
+        """The failures reported so far, forgotten from now on (a test that provoked them)."""
+        errors = list(self.ui_errors)
+        self.ui_errors.clear()
+        if self._exception in errors:
+            self._exception = None
+        return errors
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual exits on every exception it catches. A failed timer, a failed scheduled
+        # callback or a failed worker leaves the rest working, so those cost only a notice.
+        if isinstance(error, WorkerFailed) and isinstance(error.error, Exception):
+            self.report_ui_error(error.error)
+            return
+        caught_at = error.__traceback__.tb_frame.f_code if error.__traceback__ else None
+        if caught_at in _CARRY_ON_SITES:
+            self.report_ui_error(error)
+            return
+        super()._handle_exception(error)
 
     # -- core events (listeners only post messages) -----------------------------------------
 
