@@ -124,8 +124,9 @@ async def test_inspection_panel_never_covers_the_line_being_edited(notebook):
         panel = await inspect_len(app, pilot, "")
         assert_clear_of_cursor(app, panel.region)
         assert panel.region.y > cursor_row(app)
-        await pilot.press(*["enter"] * 8)
-        await pilot.pause()
+        await pilot.press(*["enter"] * 20)
+        await wait_until(pilot, lambda: panel.region.bottom <= cursor_row(app),
+                         what="the panel to move above the cursor")
         assert panel.display
         assert_clear_of_cursor(app, panel.region)
 
