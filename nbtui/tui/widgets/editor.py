@@ -11,16 +11,22 @@ they are drawn, by a :class:`~nbtui.tui.widgets.highlight.LineHighlighter` told 
 each change touched; the document keeps its text and widths instead of recomputing them per
 key; a very long line is drawn from the columns on screen only; and the search for a matching
 bracket stops after :data:`BRACKET_SEARCH_CHARS`.
+
+`enter` keeps the line's indentation and, in a code cell, adds a level after a line that
+opens a block (ends with `:`); it looks at the cursor's line only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Offset, Size
 from textual.message import Message
@@ -47,6 +53,9 @@ COMPLETION_ROWS = 10
 COMPLETION_WIDTH = 40
 INSPECT_SHARE = 40
 """The inspection panel takes at most this percentage of the notebook pane's height."""
+
+_STRING_OR_COMMENT = re.compile(r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|#""")
+"""A quoted string (to step over) or the `#` that starts a comment."""
 
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _OPENING = {closing: opening for opening, closing in _BRACKETS.items()}
@@ -147,6 +156,33 @@ def _is_plain(line: str) -> bool:
     return line.isascii() and line.isprintable()
 
 
+def _indentation(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
+def opens_block(line: str) -> bool:
+    """Whether a line of Python ends with `:`, trailing spaces and comment aside."""
+    if "#" in line:
+        for match in _STRING_OR_COMMENT.finditer(line):
+            if match.group() == "#":
+                line = line[:match.start()]
+                break
+    return line.rstrip().endswith(":")
+
+
+def indent_unit(lines: list[str]) -> str:
+    """The indentation a new block gets in this code: what its first block uses (a tab or
+    spaces), else :data:`INDENT`."""
+    for above, line in pairwise(lines):
+        if not opens_block(above):
+            continue
+        outer, inner = _indentation(above), _indentation(line)
+        extra = inner[len(outer):]
+        if inner.startswith(outer) and extra and (extra == "\t" or not extra.strip(" ")):
+            return extra
+    return INDENT
+
+
 class DrawnLineHighlights:
     """Stands in for the text area's map of highlights by line (which Textual fills for the
     whole text on every change): a line's highlights come from the editor's highlighter when
@@ -214,6 +250,8 @@ class CellEditor(TextArea):
                          show_line_numbers=False, compact=True)
         self._highlights = DrawnLineHighlights(self)  # type: ignore[assignment]
         self.cell_id: str | None = None
+        self.block_indent: str | None = None
+        """What `enter` adds after a line that opens a block (None: only keep the indent)."""
 
     def load_cell(self, cell_id: str, source: str, cell_type: str,
                   language: str | None) -> None:
@@ -221,7 +259,28 @@ class CellEditor(TextArea):
         self.cell_id = cell_id
         self.highlighter = LineHighlighter(lexer_for(language, cell_type))
         self.load_text(source)
+        self.block_indent = indent_unit(self.document.lines) if cell_type == "code" else None
         self.move_cursor(self.document.end)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # enter starts the new line indented; TextArea._on_key handles the other keys.
+        if event.key != "enter" or self.read_only:
+            return
+        event.stop()
+        event.prevent_default()
+        self._restart_blink()
+        start, end = self.selection
+        self._replace_via_keyboard("\n" + self._new_line_indent(min(start, end)), start, end)
+
+    def _new_line_indent(self, location: Location) -> str:
+        """The indentation of a line started at `location`: that of the text before it, one
+        level deeper if that text opens a block (code cells only)."""
+        row, column = location
+        before = self.document[row][:column]
+        indent = _indentation(before)
+        if self.block_indent is not None and opens_block(before):
+            indent += self.block_indent
+        return indent
 
     @property
     def cursor_offset(self) -> int:
