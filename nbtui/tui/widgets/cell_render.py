@@ -27,10 +27,14 @@ from nbtui.tui.widgets.highlight import highlight_lines, lexer_for
 from nbtui.tui.widgets.images import FittedPicture, fit_picture, image_lines, image_mode
 
 Fold = Literal["collapsed", "expanded", "hidden"]
-"""How a cell's outputs are shown: the first lines only, all of them, or not at all."""
+"""How a cell's outputs are shown: the first and last lines only, all of them, or not at all."""
 
 COLLAPSED_LINES = 30
-"""Output lines shown before a long output is cut (the rest behind a "more lines" marker)."""
+"""Output lines shown of a long output (the rest behind a "more lines" marker)."""
+
+TAIL_LINES = 10
+"""Of the lines shown of a cut output, how many are its last ones (below the marker): the
+exception line of a traceback, the newest lines of a log."""
 
 EXPANDED_LINES = 5000
 """Output lines shown at most even when expanded; floods beyond that stay cut."""
@@ -103,6 +107,15 @@ class OutputBlock:
     """The image slots among `lines` (sixel mode only), top to bottom."""
 
 
+@dataclass(frozen=True)
+class _Part:
+    """Which output the first or last lines shown of a cut block reach into, and how much."""
+
+    index: int
+    shown: int
+    total: int
+
+
 def _join(value: Any) -> str:
     if isinstance(value, list):
         return "".join(str(v) for v in value)
@@ -126,6 +139,22 @@ def _head(text: str, max_lines: int, max_chars: int) -> tuple[str, int]:
     if len(head) > max_chars * max(1, max_lines):
         head = "\n".join(line[:max_chars] for line in head.split("\n"))
     return head.rstrip("\n"), total
+
+
+def _tail(text: str, max_lines: int, max_chars: int) -> tuple[str, int]:
+    """The last `max_lines` lines of `text` (each cut to `max_chars`) and its total line count;
+    trailing newlines are left out, as :func:`_head` leaves them out."""
+    total = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    body = text.rstrip("\n")
+    start = len(body)
+    for _ in range(max_lines):
+        start = body.rfind("\n", 0, start)
+        if start < 0:
+            break
+    tail = body[start + 1:]
+    if len(tail) > max_chars * max(1, max_lines):
+        tail = "\n".join(line[:max_chars] for line in tail.split("\n"))
+    return tail, total
 
 
 def _count_upto(text: str, limit: int) -> int:
@@ -241,6 +270,9 @@ class CellPainter:
     def outputs(self, outputs: list[dict[str, Any]], width: int, fold: Fold) -> OutputBlock:
         """A cell's outputs as lines, cut to :data:`COLLAPSED_LINES` unless expanded.
 
+        A cut keeps the first lines and the last :data:`TAIL_LINES`, with a "more lines"
+        marker between them.
+
         Args:
             outputs: nbformat v4 output dicts.
             width: the width of the output area.
@@ -258,40 +290,112 @@ class CellPainter:
             return OutputBlock([self._pad([Segment(marker, self.palette.more)], width,
                                           self.palette.output)], more_line=0)
         limit = COLLAPSED_LINES if fold == "collapsed" else EXPANDED_LINES
+        lines, slots, hidden, _ = self._first_lines(outputs, width, limit)
+        if not hidden:
+            return OutputBlock(lines, images=slots)
+        total = len(lines) + hidden
+        head, head_slots, _, head_end = self._first_lines(outputs, width, limit - TAIL_LINES)
+        tail, tail_slots, tail_start = self._last_lines(outputs, width, TAIL_LINES)
+        if self._overlap(outputs, width, head_end, tail_start):
+            # Lines counted apart from how they render (a picture drawn whole at one end and
+            # as a note at the other) could bring the ends together: show the first lines only
+            # rather than some twice.
+            head, head_slots, tail, tail_slots = lines, slots, [], []
+        more = max(1, total - len(head) - len(tail))
+        hint = "o expands" if fold == "collapsed" else "too long to show all"
+        marker = f"… {more:,} more line{'s' if more != 1 else ''} ({hint})"
+        marker_line = self._pad([Segment(marker, self.palette.more)], width, self.palette.output)
+        below = len(head) + 1
+        return OutputBlock([*head, marker_line, *tail], more_line=len(head), more=more,
+                           images=[*head_slots, *(ImageSlot(slot.output_index, below + slot.line,
+                                                            slot.fitted) for slot in tail_slots)])
+
+    def _overlap(self, outputs: list[dict[str, Any]], width: int, head_end: _Part | None,
+                 tail_start: _Part | None) -> bool:
+        """Whether the first lines shown and the last ones share a line of some output."""
+        if head_end is None or tail_start is None or head_end.index < tail_start.index:
+            return False
+        if head_end.index > tail_start.index:
+            return True
+        shown = head_end.shown + tail_start.shown
+        if shown < max(head_end.total, tail_start.total):
+            return False
+        # Each end counted the lines it did not render as one each, fewer than wrapping makes,
+        # so the output has at most `shown` lines of text: count its lines exactly.
+        rendered, left_out, _ = self._fitted_output(outputs[head_end.index], width,
+                                                    EXPANDED_LINES, tail=False)
+        return shown >= len(rendered) + left_out
+
+    def _first_lines(self, outputs: list[dict[str, Any]], width: int, limit: int,
+                     ) -> tuple[list[Strip], list[ImageSlot], int, _Part | None]:
+        """The first `limit` lines of the outputs, their image slots, how many lines were left
+        out, and what the last output with lines among them shows of itself."""
         lines: list[Strip] = []
         slots: list[ImageSlot] = []
         hidden = 0
+        last: _Part | None = None
         for index, output in enumerate(outputs):
             room = limit - len(lines)
             if room <= 0:
                 hidden += _estimate_outputs([output], "expanded")
                 continue
-            rendered, left_out, fitted = self._output(output, width, room)
-            if fitted is not None and len(rendered) > room:
-                # A sixel picture is drawn whole or not at all: a note stands for a cut one.
-                px_w, px_h = fitted.pixels
-                note = f"[image: {px_w}x{px_h}, cut]"
-                rendered = [self._pad([Segment(note, self.palette.more)], width,
-                                      self.palette.output)]
-                left_out, fitted = left_out + fitted.rows - 1, None
-            if len(rendered) > room:
-                left_out += len(rendered) - room
-                rendered = rendered[:room]
+            rendered, left_out, fitted = self._fitted_output(output, width, room, tail=False)
             if fitted is not None:
                 slots.append(ImageSlot(index, len(lines), fitted))
             lines.extend(rendered)
             hidden += left_out
-        if not hidden:
-            return OutputBlock(lines, images=slots)
-        hint = "o expands" if fold == "collapsed" else "too long to show all"
-        marker = f"… {hidden:,} more line{'s' if hidden != 1 else ''} ({hint})"
-        lines.append(self._pad([Segment(marker, self.palette.more)], width, self.palette.output))
-        return OutputBlock(lines, more_line=len(lines) - 1, more=hidden, images=slots)
+            if rendered:
+                last = _Part(index, len(rendered), len(rendered) + left_out)
+        return lines, slots, hidden, last
 
-    def _output(self, output: dict[str, Any], width: int, room: int,
+    def _last_lines(self, outputs: list[dict[str, Any]], width: int, limit: int,
+                    ) -> tuple[list[Strip], list[ImageSlot], _Part | None]:
+        """The last `limit` lines of the outputs, their image slots, and what the first
+        output with lines among them shows of itself."""
+        chunks: list[tuple[int, list[Strip], FittedPicture | None]] = []
+        shown = 0
+        first: _Part | None = None
+        for index in range(len(outputs) - 1, -1, -1):
+            room = limit - shown
+            if room <= 0:
+                break
+            rendered, left_out, fitted = self._fitted_output(outputs[index], width, room,
+                                                             tail=True)
+            chunks.append((index, rendered, fitted))
+            shown += len(rendered)
+            if rendered:
+                first = _Part(index, len(rendered), len(rendered) + left_out)
+            if left_out:
+                break  # the lines above these in this output are not shown
+        lines: list[Strip] = []
+        slots: list[ImageSlot] = []
+        for index, rendered, fitted in reversed(chunks):
+            if fitted is not None:
+                slots.append(ImageSlot(index, len(lines), fitted))
+            lines.extend(rendered)
+        return lines, slots, first
+
+    def _fitted_output(self, output: dict[str, Any], width: int, room: int, *, tail: bool,
+                       ) -> tuple[list[Strip], int, FittedPicture | None]:
+        """One output as at most `room` lines (its first, or with `tail` its last), how many
+        lines it left out, and the picture a widget draws over the lines (sixel mode)."""
+        rendered, left_out, fitted = self._output(output, width, room, tail=tail)
+        if fitted is not None and len(rendered) > room:
+            # A sixel picture is drawn whole or not at all: a note stands for a cut one.
+            px_w, px_h = fitted.pixels
+            note = f"[image: {px_w}x{px_h}, cut]"
+            rendered = [self._pad([Segment(note, self.palette.more)], width,
+                                  self.palette.output)]
+            left_out, fitted = left_out + fitted.rows - 1, None
+        if len(rendered) > room:
+            left_out += len(rendered) - room
+            rendered = rendered[-room:] if tail else rendered[:room]
+        return rendered, left_out, fitted
+
+    def _output(self, output: dict[str, Any], width: int, room: int, *, tail: bool,
                 ) -> tuple[list[Strip], int, FittedPicture | None]:
-        """One output as lines (at most about `room` of them), how many lines it left out,
-        and the picture a widget draws over the lines (sixel mode), if any."""
+        """One output as lines (about `room` of them, its first or with `tail` its last), how
+        many lines it left out, and the picture a widget draws over the lines (sixel mode)."""
         if output.get("output_type") not in ("stream", "error"):
             data = output.get("data")
             mime = choose_mime(data) if isinstance(data, dict) else None
@@ -299,23 +403,24 @@ class CellPainter:
                 assert isinstance(data, dict)
                 lines, fitted = self._image(output, mime, data[mime], width)
                 return lines, 0, fitted
-        return (*self._text_output(output, width, room), None)
+        return (*self._text_output(output, width, room, tail=tail), None)
 
-    def _text_output(self, output: dict[str, Any], width: int,
-                     room: int) -> tuple[list[Strip], int]:
-        """One output that is not a picture as lines, and how many lines it left out."""
+    def _text_output(self, output: dict[str, Any], width: int, room: int, *,
+                     tail: bool) -> tuple[list[Strip], int]:
+        """One output that is not a picture as lines (about `room` of them, its first or with
+        `tail` its last), and how many lines it left out."""
         kind = output.get("output_type")
         style = self.palette.output
         if kind == "stream":
             if output.get("name") == "stderr":
                 style = self.palette.stderr
             return self._text(collapse_carriage_returns(_join(output.get("text"))), width, room,
-                              style, ansi=True)
+                              style, ansi=True, tail=tail)
         if kind == "error":
             traceback = output.get("traceback") or []
             text = "\n".join(_join(line) for line in traceback) if traceback else (
                 f"{_join(output.get('ename'))}: {_join(output.get('evalue'))}")
-            return self._text(text, width, room, style, ansi=True)
+            return self._text(text, width, room, style, ansi=True, tail=tail)
         data = output.get("data")
         if not isinstance(data, dict):
             return [], 0
@@ -323,30 +428,32 @@ class CellPainter:
         if mime is None:
             return [], 0
         value = data[mime]
+        cut = _tail if tail else _head
         if mime == "text/markdown":
-            head, total = _head(_join(value), room, width * 4)
-            lines = self._render(NotebookMarkdown(head, hyperlinks=False), width, style)
-            return lines, max(0, total - head.count("\n") - 1)
+            part, total = cut(_join(value), room, width * 4)
+            lines = self._render(NotebookMarkdown(part, hyperlinks=False), width, style)
+            return lines, max(0, total - part.count("\n") - 1)
         if mime == "text/html":
-            return self._text(html_to_text(_join(value)), width, room, style, ansi=False)
+            return self._text(html_to_text(_join(value)), width, room, style, ansi=False,
+                              tail=tail)
         if mime == "application/json":
             try:
                 parsed = json.loads(value) if isinstance(value, str) else value
                 text = json.dumps(parsed, indent=2, ensure_ascii=False, default=str)
             except ValueError:
-                return self._text(_join(value), width, room, style, ansi=False)
-            head, total = _head(text, room, width * 4)
-            rendered = self._render(JSON(head) if head == text else Text(head), width, style)
-            return rendered, max(0, total - head.count("\n") - 1)
+                return self._text(_join(value), width, room, style, ansi=False, tail=tail)
+            part, total = cut(text, room, width * 4)
+            rendered = self._render(JSON(part) if part == text else Text(part), width, style)
+            return rendered, max(0, total - part.count("\n") - 1)
         if mime in ("text/plain", "text/latex"):
-            return self._text(_join(value), width, room, style, ansi=True)
+            return self._text(_join(value), width, room, style, ansi=True, tail=tail)
         return [self._pad([Segment(f"[{mime}]", self.palette.more)], width, style)], 0
 
     def _text(self, text: str, width: int, room: int, style: Style, *,
-              ansi: bool) -> tuple[list[Strip], int]:
-        head, total = _head(text, room, width * 4)
-        shown = head.count("\n") + 1 if head else 0
-        rich_text = Text.from_ansi(head) if ansi and "\x1b" in head else Text(head)
+              ansi: bool, tail: bool) -> tuple[list[Strip], int]:
+        part, total = (_tail if tail else _head)(text, room, width * 4)
+        shown = part.count("\n") + 1 if part else 0
+        rich_text = Text.from_ansi(part) if ansi and "\x1b" in part else Text(part)
         rich_text.expand_tabs(8)
         return self._render(rich_text, width, style), max(0, total - shown)
 
