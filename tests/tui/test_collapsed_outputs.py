@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from test_sixel import PICTURE, ROWS, png_base64, sixel_terminal  # noqa: F401 (a fixture)
-from tui_helpers import running_app, screen_text
+from tui_helpers import running_app, screen_text, wait_until
 
 from nbtui.tui.widgets.cell_render import COLLAPSED_LINES, TAIL_LINES, CellPainter, Palette
 
@@ -73,6 +73,26 @@ async def test_a_collapsed_traceback_shows_its_exception_line(notebook):
         assert "more lines (o expands)" in screen
         assert "Traceback (most recent call last)" in screen
         assert EXCEPTION_LINE in screen
+        assert screen.index("more lines") < screen.index(EXCEPTION_LINE)
+
+
+async def test_a_real_kernels_long_traceback_collapsed_shows_the_exception_line(notebook):
+    """A deep traceback from a real kernel is cut, and its exception line is still on screen."""
+    calls = [f"def f{n}():\n    return f{n - 1}()" for n in range(1, 12)]
+    source = "\n".join(["def f0():\n    return 1 / 0", *calls, "f11()"])
+    async with running_app(notebook([("code", source)]), kernel=True,
+                           size=(120, 60)) as (app, pilot):
+        doc = app.session.document
+        await wait_until(pilot, lambda: app.session.kernel.state == "idle", 30,
+                         what="the kernel to be idle")
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: any(output.get("output_type") == "error"
+                                            for output in doc.cells[0].outputs), 30,
+                         what="the traceback")
+        await wait_until(pilot, lambda: EXCEPTION_LINE in screen_text(app),
+                         what="the exception line on screen")
+        screen = screen_text(app)
+        assert "more lines (o expands)" in screen
         assert screen.index("more lines") < screen.index(EXCEPTION_LINE)
 
 
