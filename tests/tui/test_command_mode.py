@@ -94,13 +94,14 @@ async def test_m_y_r_change_the_cell_type_and_markdown_is_rendered(notebook):
 
 
 async def test_o_collapses_expands_and_hides_long_outputs(notebook):
-    """A long output shows 30 lines and a "more lines" marker; o expands, hides, shows again."""
+    """A long output shows its first 20 and last 10 lines around a "more lines" marker; o
+    expands, hides, shows again."""
     text = "".join(f"line {i}\n" for i in range(100))
     cell = {"cell_type": "code", "source": "print(...)", "metadata": {}, "execution_count": 1,
             "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}
     async with running_app(notebook([cell]), size=(120, 200)) as (app, pilot):
         screen = app.view.visible_text()
-        assert "line 29" in screen and "line 30" not in screen
+        assert "line 19" in screen and "line 20" not in screen and "line 99" in screen
         assert "70 more lines" in screen
         await pilot.press("o")
         await pilot.pause()
