@@ -202,6 +202,8 @@ async def test_random_keys_with_an_agent_at_work_break_nothing(tmp_path, size):
     """Thousands of random keys and chords in both modes while an agent changes and runs cells:
     no handler fails, the app runs on, and the view shows the document's cells in order."""
     seed = int(os.environ.get("NBTUI_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+    # Shown with any failure, whatever raised it (pytest prints a failed test's output).
+    print(f"key fuzz seed {seed}: replay with NBTUI_FUZZ_SEED={seed}")
     rng = random.Random(f"{seed}-{size}")
     agent_rng = random.Random(f"{seed}-{size}-agent")
     pool = key_pool()
