@@ -26,7 +26,7 @@ from test_outputs import png
 from test_pairing import KERNEL_TIMEOUT
 from textual import events
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
-from textual.pilot import Pilot
+from textual.pilot import Pilot, WaitForScreenTimeout
 from tui_helpers import wait_until, write_notebook
 
 from nbtui.agent.endpoint import AgentEndpoint
@@ -225,7 +225,11 @@ async def test_random_keys_with_an_agent_at_work_break_nothing(tmp_path, size):
                 key = next_key(rng, pool, pressed[-1] if pressed else None)
                 pressed.append(key)
                 modes[app.pane.mode] += 1
-                await press(pilot, key)
+                try:
+                    await press(pilot, key)
+                except WaitForScreenTimeout:
+                    pytest.fail(describe(seed, size, pressed, "the screen stopped handling keys "
+                                         f"(the focus is on {app.focused}, {app.screen} on top)"))
                 assert app.is_running and app.screen_stack, describe(
                     seed, size, pressed, "the app ended")
                 assert not app.ui_errors, describe(
