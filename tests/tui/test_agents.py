@@ -138,10 +138,12 @@ async def test_activity_log_lists_agent_actions_with_scratch_code(notebook):
 async def test_status_bar_names_attached_agents_and_the_socket(notebook):
     """The status bar lists attached agents by name as they come and go."""
     async with running_app(notebook(1)) as (app, pilot):
+        app.status_bar.socket_path = "/run/user/1000/nbtui/nb-0123456789.sock"
         app.session.agent_attached(1, "claude")
         app.session.agent_attached(2, "goose")
         await pilot.pause()
         assert "claude, goose" in str(app.status_bar.render())
+        assert "nb-0123456789.sock" in str(app.status_bar.render())
         app.session.agent_detached(1)
         await pilot.pause()
         assert "claude" not in str(app.status_bar.render())

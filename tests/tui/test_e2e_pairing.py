@@ -24,8 +24,14 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux
 
 
 def tmux(*args: str) -> str:
-    """Run a tmux command; returns its stdout."""
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+    """Run a tmux command; returns its stdout.
+
+    The environment is passed explicitly: a library in the test process can set COLUMNS and
+    LINES at the C level (readline does), and nbtui in the pane would then size itself 80x24
+    instead of the pane's 120x40.
+    """
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False,
+                          env=dict(os.environ)).stdout
 
 
 def children(pid: str) -> list[str]:

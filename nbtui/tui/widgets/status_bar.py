@@ -93,11 +93,13 @@ class StatusBar(Widget):
         if self.socket_path == "":
             socket = Text.assemble(sep, "no agent socket", no_wrap=True)
         else:
-            label = Text.assemble(sep, "socket: ")
             path = tilde(self.socket_path)
             # The file name always shows, with "~/…/" or "…/" before it; the directory as room
             # allows. The rest of the line (cut with an ellipsis) shows what it can.
             name = path.rpartition("/")[2]
+            label = Text.assemble(sep, "socket: ")
+            if left.cell_len + label.cell_len + cell_len(name) + SOCKET_LEAD_CELLS > width:
+                label = Text.assemble(sep)  # tight: the path alone, its ".sock" says what it is
             room = max(width - left.cell_len - label.cell_len,
                        min(cell_len(path), cell_len(name) + SOCKET_LEAD_CELLS))
             socket = Text.assemble(label, shorten_path(path, room), no_wrap=True)
