@@ -10,28 +10,23 @@ depends on timing, so a replay may take a few runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import string
 import traceback
 import unicodedata
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from test_outputs import png
-from test_pairing import KERNEL_TIMEOUT
+from test_pairing import KERNEL_TIMEOUT, paired_app
 from textual import events
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot, WaitForScreenTimeout
 from tui_helpers import wait_until, write_notebook
 
-from nbtui.agent.endpoint import AgentEndpoint
-from nbtui.agent.sessions import SessionLock
-from nbtui.core.session import NotebookSession
 from nbtui.tui.app import NotebookApp
 from nbtui.tui.screens.dialogs import QuitScreen
 from nbtui.tui.widgets.editor import CellEditor
@@ -104,37 +99,6 @@ def fuzz_notebook(path: Path) -> Path:
         ("code", "def f(a):\n    return a * 2\n\nf(21)"),
     ]
     return write_notebook(path, cells)
-
-
-@contextlib.asynccontextmanager
-async def paired_app_of_size(path: Path, size: tuple[int, int]
-                             ) -> AsyncIterator[tuple[NotebookApp, Pilot, str]]:
-    """The app with a kernel and a listening agent socket, at a terminal size."""
-    session = NotebookSession(path, autosave_seconds=0)
-    endpoint = AgentEndpoint(session)
-    lock = SessionLock(session.path, endpoint.socket_path)
-
-    async def start() -> tuple[SessionLock, AgentEndpoint]:
-        await endpoint.start(lock)
-        await session.start()
-        return lock, endpoint
-
-    async def stop(session: NotebookSession, lock: Any, endpoint: Any) -> None:
-        try:
-            await endpoint.close()
-            await session.close(save=False)
-        finally:
-            lock.release()
-
-    app = NotebookApp(session, start=start)
-    try:
-        async with app.run_test(size=size, notifications=True) as pilot:
-            await wait_until(pilot, lambda: app.owns_notebook, what="the session to start")
-            await wait_until(pilot, lambda: session.kernel.state == "idle", KERNEL_TIMEOUT,
-                             what="the kernel")
-            yield app, pilot, endpoint.socket_path
-    finally:
-        await app.finish(stop)
 
 
 async def agent_change(client: Client, app: NotebookApp, rng: random.Random,
@@ -210,7 +174,7 @@ async def test_random_keys_with_an_agent_at_work_break_nothing(tmp_path, size):
     path = fuzz_notebook(tmp_path / "fuzz.ipynb")
     pressed: list[str] = []
     modes = {"command": 0, "edit": 0}
-    async with paired_app_of_size(path, size) as (app, pilot, socket):
+    async with paired_app(path, kernel=True, size=size) as (app, pilot, socket):
         doc, view = app.session.document, app.view
         inserted: list[str] = []
         async with agent(socket) as client:

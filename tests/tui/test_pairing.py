@@ -23,7 +23,8 @@ KERNEL_TIMEOUT = 60
 
 
 @contextlib.asynccontextmanager
-async def paired_app(path: Path, *, kernel: bool = False, approve: bool = False
+async def paired_app(path: Path, *, kernel: bool = False, approve: bool = False,
+                     size: tuple[int, int] = SIZE
                      ) -> AsyncIterator[tuple[NotebookApp, Pilot, str]]:
     """The app on a real session of `path` whose agent socket listens; yields the socket too."""
     session = NotebookSession(path, autosave_seconds=0)
@@ -45,7 +46,7 @@ async def paired_app(path: Path, *, kernel: bool = False, approve: bool = False
 
     app = NotebookApp(session, start=start, approve=approve)
     try:
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
+        async with app.run_test(size=size, notifications=True) as pilot:
             await wait_until(pilot, lambda: app.owns_notebook, what="the session to start")
             if kernel:
                 await wait_until(pilot, lambda: session.kernel.state == "idle", KERNEL_TIMEOUT,

@@ -4,11 +4,9 @@ screen and off the line being edited, wherever that line is."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
+from test_pairing import paired_app
 from textual.geometry import Region
 from textual.pilot import Pilot
 from tui_helpers import running_app, screen_text, wait_until
@@ -131,42 +129,14 @@ async def test_inspection_panel_never_covers_the_line_being_edited(notebook):
         assert_clear_of_cursor(app, panel.region)
 
 
-@contextlib.asynccontextmanager
-async def approving_app(path: Path) -> AsyncIterator[tuple[NotebookApp, Pilot, str]]:
-    """The app at 80x24 on a real session with its agent socket, in approval mode."""
-    session = NotebookSession(path, autosave_seconds=0)
-    endpoint = AgentEndpoint(session)
-    lock = SessionLock(session.path, endpoint.socket_path)
-
-    async def start() -> tuple[SessionLock, AgentEndpoint]:
-        await endpoint.start(lock)
-        await session.start()
-        return lock, endpoint
-
-    async def stop(session: NotebookSession, lock: Any, endpoint: Any) -> None:
-        try:
-            await endpoint.close()
-            await session.close(save=False)
-        finally:
-            lock.release()
-
-    app = NotebookApp(session, start=start, approve=True)
-    try:
-        async with app.run_test(size=SMALL) as pilot:
-            await wait_until(pilot, lambda: app.owns_notebook, what="the session to start")
-            await kernel_ready(app, pilot)
-            yield app, pilot, endpoint.socket_path
-    finally:
-        await app.finish(stop)
-
-
 async def test_approval_prompt_never_covers_the_line_being_edited(notebook):
     """An agent's run waiting for approval while the human edits the bottom line of the screen:
     the prompt shows above that line (and below it when the line is at the top, moving down
     as new lines are typed into the cell), whole."""
     code = "\n".join(f"print({i})" for i in range(30))
     for name, source in (("bottom.ipynb", LONG_CELL), ("top.ipynb", "")):
-        async with approving_app(notebook([("code", source)], name=name)) as (app, pilot,
+        async with paired_app(notebook([("code", source)], name=name), kernel=True, approve=True,
+                              size=SMALL) as (app, pilot,
                                                                            socket):
             await pilot.press("enter", "end")
             async with agent(socket) as claude:
