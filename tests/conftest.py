@@ -4,9 +4,10 @@ and MCP clients that connect through the real unix socket."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,22 @@ def as_other_user(*args: str) -> list[str]:
         pytest.fail(f"this test needs root (to act as another user) and {SYSTEM_PYTHON}")
     return ["setpriv", f"--reuid={OTHER_UID}", f"--regid={OTHER_UID}", "--clear-groups",
             SYSTEM_PYTHON, *args]
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Put the root logger back as it was after a test that runs `setup_logging`."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        for handler in root.handlers:
+            if handler not in saved:
+                handler.close()
+        root.handlers[:] = saved
+        root.setLevel(level)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -230,8 +230,8 @@ def test_mcp_config_over_ssh():
     assert server["args"][:4] == ["-T", "box", "nbtui", "attach"]
 
 
-
-def test_runtime_warnings_go_to_the_log_not_the_terminal(tmp_path, monkeypatch):
+def test_runtime_warnings_go_to_the_log_not_the_terminal(tmp_path, monkeypatch,
+                                                         restored_logging):
     """Once logging is set up, a library's warning lands in the log file, not on stderr."""
     import logging
     import warnings
@@ -239,19 +239,10 @@ def test_runtime_warnings_go_to_the_log_not_the_terminal(tmp_path, monkeypatch):
     from nbtui.cli import setup_logging
 
     monkeypatch.setenv("NBTUI_STATE_DIR", str(tmp_path))
-    root = logging.getLogger()
-    saved = root.handlers[:]
-    try:
-        log_file = setup_logging(to_stderr=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.warn("a library complains", UserWarning, stacklevel=1)
-        for handler in root.handlers:
-            handler.flush()
-        assert "a library complains" in log_file.read_text()
-    finally:
-        logging.captureWarnings(False)
-        for handler in root.handlers:
-            if handler not in saved:
-                handler.close()
-        root.handlers[:] = saved
+    log_file = setup_logging(to_stderr=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("a library complains", UserWarning, stacklevel=1)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert "a library complains" in log_file.read_text()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import stat
@@ -51,22 +50,6 @@ def public_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         yield parent / "state"
     finally:
         shutil.rmtree(parent, ignore_errors=True)
-
-
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    """Put the root logger back as it was after a test that runs `setup_logging`."""
-    root = logging.getLogger()
-    saved, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        logging.captureWarnings(False)
-        for handler in root.handlers:
-            if handler not in saved:
-                handler.close()
-        root.handlers[:] = saved
-        root.setLevel(level)
 
 
 def mode(path: Path) -> int:

@@ -24,11 +24,12 @@ KERNEL_TIMEOUT = 60
 
 @contextlib.asynccontextmanager
 async def paired_app(path: Path, *, kernel: bool = False, approve: bool = False,
-                     size: tuple[int, int] = SIZE
+                     size: tuple[int, int] = SIZE, socket_path: str | None = None
                      ) -> AsyncIterator[tuple[NotebookApp, Pilot, str]]:
-    """The app on a real session of `path` whose agent socket listens; yields the socket too."""
+    """The app on a real session of `path` whose agent socket listens (at `socket_path`, else
+    the default place); yields the socket too."""
     session = NotebookSession(path, autosave_seconds=0)
-    endpoint = AgentEndpoint(session)
+    endpoint = AgentEndpoint(session, socket_path)
     lock = SessionLock(session.path, endpoint.socket_path)
 
     async def start() -> tuple[SessionLock, AgentEndpoint]:

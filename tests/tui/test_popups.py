@@ -4,16 +4,12 @@ screen and off the line being edited, wherever that line is."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from test_pairing import paired_app
 from textual.geometry import Region
 from textual.pilot import Pilot
 from tui_helpers import running_app, screen_text, wait_until
 
-from nbtui.agent.endpoint import AgentEndpoint
-from nbtui.agent.sessions import SessionLock
-from nbtui.core.session import NotebookSession
 from nbtui.tui.app import NotebookApp
 from nbtui.tui.screens.dialogs import ApprovalScreen
 from nbtui.tui.widgets.editor import CompletionMenu, InspectPanel
@@ -176,32 +172,13 @@ async def test_status_bar_shows_a_long_socket_path_shortened_at_80_columns(
     directory.mkdir(parents=True, mode=0o700)
     socket_path = str(directory / "analysis-0123456789.sock")
     path = notebook(1)
-    session = NotebookSession(path, autosave_seconds=0)
-    endpoint = AgentEndpoint(session, socket_path)
-    lock = SessionLock(session.path, socket_path)
-
-    async def start() -> tuple[SessionLock, AgentEndpoint]:
-        await endpoint.start(lock)
-        return lock, endpoint
-
-    async def stop(session: NotebookSession, lock: Any, endpoint: Any) -> None:
-        try:
-            await endpoint.close()
-            await session.close(save=False)
-        finally:
-            lock.release()
-
-    app = NotebookApp(session, start=start)
-    try:
-        async with app.run_test(size=SMALL) as pilot:
-            line = await wait_until(pilot, lambda: ".sock" in status_line(app)
-                                    and status_line(app), what="the socket in the status bar")
-            shown = line.rsplit("│ ", 1)[1].strip()
-            assert shown == "~/…/analysis-0123456789.sock", line
-            assert shown.endswith("/analysis-0123456789.sock"), line
-            assert "nb.ipynb" in line and "COMMAND" in line
-    finally:
-        await app.finish(stop)
+    async with paired_app(path, size=SMALL, socket_path=socket_path) as (app, pilot, _):
+        line = await wait_until(pilot, lambda: ".sock" in status_line(app)
+                                and status_line(app), what="the socket in the status bar")
+        shown = line.rsplit("│ ", 1)[1].strip()
+        assert shown == "~/…/analysis-0123456789.sock", line
+        assert shown.endswith("/analysis-0123456789.sock"), line
+        assert "nb.ipynb" in line and "COMMAND" in line
 
     async with running_app(path, size=SMALL) as (app, pilot):
         line = await wait_until(pilot, lambda: app.owns_notebook and status_line(app),
