@@ -667,6 +667,8 @@ class KernelSession:
         self.display_name = kernel_name
         """The kernelspec's display name (the kernel name until the spec is read)."""
         self.language: str | None = None
+        self.language_info: dict[str, Any] = {}
+        """The kernel's `language_info` from its kernel_info reply ({} until it answers)."""
         self.cwd = Path(cwd)
         self.log_path = Path(log_path)
         self.startup_timeout = startup_timeout
@@ -870,6 +872,34 @@ class KernelSession:
             if clear_outputs:
                 self._update_document(self.document.clear_outputs, author=author)
 
+    async def change_kernel(self, kernel_name: str) -> None:
+        """Replace the kernel with one of another kernelspec; all variables are lost.
+
+        The running and queued executions end "aborted", as on a restart. Outputs are kept.
+
+        Raises:
+            NoSuchKernel: that kernelspec is not installed (the current kernel keeps running).
+            KernelError: the new kernel could not start (the state is then dead).
+        """
+        spec = find_kernelspec(kernel_name)
+        task = self._start_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        async with self._lifecycle:
+            self._ready = False
+            self._set_state("restarting")
+            self._abort_all("aborted: the kernel was changed")
+            await self._disconnect()
+            await self._discard_kernel()
+            self._displays.clear()
+            self._cell_collectors.clear()
+            self._scratch_displays.clear()
+            self.kernel_name = kernel_name
+            self.display_name = spec.display_name or kernel_name
+            self.language_info = {}
+            await self._start_locked()
+
     async def shutdown(self) -> None:
         """Stop the kernel for good: the process is gone afterwards (no orphan); idempotent.
 
@@ -995,6 +1025,7 @@ class KernelSession:
             req = self._request(self._kc.kernel_info)
             try:
                 if await _wait_event(req.settled, min(1.0, max(0.05, deadline - loop.time()))):
+                    self._read_language_info(req)
                     return
             finally:
                 self._pending.pop(req.msg_id, None)
@@ -1004,6 +1035,12 @@ class KernelSession:
             if loop.time() >= deadline:
                 raise KernelError(f"The {self.display_name} kernel did not answer within "
                                   f"{self.startup_timeout:g} s; see its log at {self.log_path}.")
+
+    def _read_language_info(self, req: _Request) -> None:
+        if not req.reply.done() or req.reply.cancelled() or req.reply.exception():
+            return
+        info = (req.reply.result().get("content") or {}).get("language_info")
+        self.language_info = dict(info) if isinstance(info, dict) else {}
 
     async def _disconnect(self) -> None:
         tasks, self._conn_tasks = self._conn_tasks, []

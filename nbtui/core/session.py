@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtui.core import private_files
-from nbtui.core.document import Document
+from nbtui.core.document import USER, Document
 from nbtui.core.kernel import KernelSession, find_kernelspec
 from nbtui.core.policy import AgentPolicy
 from nbtui.core.storage import (
@@ -205,11 +205,38 @@ class NotebookSession:
         # display name for the same kernel ("Python 3") would rewrite it.
         if task.cancelled() or task.exception() is not None:
             return
+        for key, value in self._kernel_metadata().items():
+            if self.document.metadata.get(key) != value:
+                self.document.follow_metadata(key, value)
+
+    def _kernel_metadata(self) -> dict[str, Any]:
         spec = {"name": self.kernel.kernel_name, "display_name": self.kernel.display_name}
         if self.kernel.language:
             spec["language"] = self.kernel.language
-        if self.document.metadata.get("kernelspec") != spec:
-            self.document.follow_metadata("kernelspec", spec)
+        metadata: dict[str, Any] = {"kernelspec": spec}
+        if self.kernel.language_info:
+            metadata["language_info"] = self.kernel.language_info
+        return metadata
+
+    async def change_kernel(self, kernel_name: str, *, author: str = USER) -> None:
+        """Run the notebook on another installed kernelspec, as Jupyter's "Change Kernel" does.
+
+        The notebook's `kernelspec` and `language_info` metadata are rewritten for the new kernel
+        (an edit, saved with the notebook). The old kernel's variables are lost.
+
+        Raises:
+            NoSuchKernel: that kernelspec is not installed (nothing changes).
+            KernelError: the new kernel could not start; the metadata still names it, so that
+                a restart tries it again.
+        """
+        try:
+            await self.kernel.change_kernel(kernel_name)
+        finally:
+            if self.kernel.kernel_name == kernel_name:
+                self.kernel_name = kernel_name
+                self.document.metadata.pop("language_info", None)
+                for key, value in self._kernel_metadata().items():
+                    self.document.set_metadata(key, value, author=author)
 
     async def close(self, *, save: bool = True) -> SaveInfo | None:
         """Save (if asked and there are changes), stop autosave and shut the kernel down."""
