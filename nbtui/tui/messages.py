@@ -84,6 +84,22 @@ class RunRequested(Message):
         self.cell_id = cell_id
 
 
+class RunCellsRequested(Message):
+    """The human asked to run several cells at once: run all, all above, all below, the
+    selected cells, or restart the kernel and then run all.
+
+    Args:
+        cell_ids: the cells to queue, in this order (markdown and raw cells included: they
+            render, as in Jupyter).
+        restart: restart the kernel first (the runs are queued once it is back).
+    """
+
+    def __init__(self, cell_ids: list[str], *, restart: bool = False) -> None:
+        super().__init__()
+        self.cell_ids = cell_ids
+        self.restart = restart
+
+
 class KernelRequested(Message):
     """The human asked to interrupt or restart the kernel."""
 
