@@ -54,8 +54,10 @@ from nbtui.tui.messages import (
 )
 from nbtui.tui.screens.dialogs import ApprovalScreen, QuitChoice, QuitScreen
 from nbtui.tui.screens.help import HelpScreen, binding_rows
+from nbtui.tui.settings import apply_settings
 from nbtui.tui.widgets.activity_log import ActivityLog
 from nbtui.tui.widgets.editor import CellEditor
+from nbtui.tui.widgets.input_prompt import install_input_prompts
 from nbtui.tui.widgets.notebook import NotebookPane
 from nbtui.tui.widgets.notebook_view import NotebookView
 from nbtui.tui.widgets.status_bar import StatusBar
@@ -230,6 +232,8 @@ class NotebookApp(App[None]):
             session.on_agents_changed(self._agents_event),
         ]
         self.set_interval(SAVE_ERROR_POLL_SECONDS, self._check_save_error)
+        apply_settings(self)
+        install_input_prompts(self)
         self.call_after_refresh(self._begin_start)
 
     def on_unmount(self) -> None:
