@@ -68,10 +68,10 @@ def wait_until(condition, timeout: float = 30, message: str = "condition"):
 
 
 @contextmanager
-def serving(notebook: Path, *extra: str):
+def serving(notebook: Path, *extra: str, env: dict[str, str] | None = None):
     """`nbtui serve NOTEBOOK` as a subprocess; yields (process, socket path)."""
     proc = subprocess.Popen([NBTUI, "serve", str(notebook), *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
     try:
         line = proc.stdout.readline().strip()
         assert line, f"serve printed no socket path: {proc.stderr.read() if proc.poll() else ''}"

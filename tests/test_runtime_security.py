@@ -78,12 +78,11 @@ def public_tmp() -> Iterator[Path]:
 
 @pytest.fixture
 def runtime(public_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """nbtui commands run as a user without XDG_RUNTIME_DIR or NBTUI_RUNTIME_DIR whose temp
-    directory is `public_tmp`; returns the runtime directory that gives them."""
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    monkeypatch.delenv("NBTUI_RUNTIME_DIR")
-    monkeypatch.setenv("TMPDIR", str(public_tmp))
-    return public_tmp / f"nbtui-{os.getuid()}"
+    """nbtui commands run with their runtime directory in the world-writable `public_tmp`, as
+    /tmp/nbtui-UID is on a machine without /run/user; returns that directory."""
+    path = public_tmp / f"nbtui-{os.getuid()}"
+    monkeypatch.setenv("NBTUI_RUNTIME_DIR", str(path))
+    return path
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int, int, bytes]]:

@@ -4,6 +4,12 @@ that keeps a notebook open in one session at most.
 Each session owns three files in the private runtime directory, named after the notebook:
 `NAME.sock` (the MCP socket), `NAME.json` (the record) and `NAME.lock` (held with `flock` for
 the life of the process, so a record whose lock is free belongs to a dead process).
+
+The rule "one session per notebook" must not depend on which runtime directory a session
+uses (another NBTUI_RUNTIME_DIR, a directory removed by hand): a second lock lives beside the
+notebook itself, `.NOTEBOOK.nbtui-lock`, held the same way and removed when the session ends.
+Where that file cannot be made (a read-only directory) or is not the user's own (planted by
+another user in a shared directory), the runtime directory's lock alone applies.
 """
 
 from __future__ import annotations
@@ -66,6 +72,59 @@ def default_socket_path(notebook: str | os.PathLike[str]) -> str:
     return path
 
 
+def notebook_lock_path(notebook: str | os.PathLike[str]) -> Path:
+    """The lock file beside a notebook: `.NAME.nbtui-lock` in the notebook's directory."""
+    path = Path(notebook).absolute()
+    return path.with_name(f".{path.name}.nbtui-lock")
+
+
+def _take_lock(path: Path, *, create: bool = True) -> int | None:
+    """A descriptor holding `flock` on the user's own regular file `path`.
+
+    Returns None when the lock is free to nobody: the file cannot be opened or made, or is not
+    this user's. Retries when the file was replaced or removed while it was being locked, so
+    two processes never both hold a lock on the same name.
+
+    Raises:
+        BlockingIOError: another process holds the lock.
+    """
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_CREAT if create else 0)
+    while True:
+        try:
+            fd = os.open(path, flags, 0o600)
+        except OSError:
+            return None
+        try:
+            if not _owned(os.fstat(fd), stat.S_IFREG):
+                os.close(fd)
+                return None
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.path.samestat(os.fstat(fd), os.lstat(path))
+        except OSError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def _already_open(notebook: str, other: SessionRecord | None, lock: Path | None = None) -> \
+        SessionError:
+    if other is not None:
+        where = f" (pid {other.pid}, socket {other.socket or 'none'})"
+    elif lock is not None:
+        where = f" (its lock is {lock})"
+    else:
+        where = ""
+    return SessionError(
+        f"{Path(notebook).name} is already open in another nbtui session{where}; "
+        "attach to it with `nbtui attach` or close it first."
+    )
+
+
 class SessionLock:
     """Holds a notebook's lock and record for as long as a session runs.
 
@@ -84,18 +143,23 @@ class SessionLock:
         self.record_path = directory / f"{key}.json"
         self.lock_path = directory / f"{key}.lock"
         self.socket_path = socket_path
-        self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._fd)
-            other = read_record(self.record_path)
-            where = f" (pid {other.pid}, socket {other.socket})" if other else ""
-            raise SessionError(
-                f"{Path(self.notebook).name} is already open in another nbtui session{where}; "
-                "attach to it with `nbtui attach` or close it first."
-            ) from None
         self.record = SessionRecord(os.getpid(), self.notebook, socket_path or "", time.time())
+        self.beside_path = notebook_lock_path(self.notebook)
+        try:
+            self._beside_fd = _take_lock(self.beside_path)
+        except BlockingIOError:
+            raise _already_open(self.notebook, _read_beside(self.beside_path),
+                                self.beside_path) from None
+        try:
+            fd = _take_lock(self.lock_path)
+        except BlockingIOError:
+            self._release_beside()
+            raise _already_open(self.notebook, read_record(self.record_path)) from None
+        if fd is None:
+            self._release_beside()
+            raise SessionError(f"{self.lock_path} is not a file of yours, so nbtui cannot "
+                               "lock the notebook; remove it.")
+        self._fd = fd
         self.write()
 
     def write(self, agents: list[str] | None = None) -> None:
@@ -107,6 +171,34 @@ class SessionLock:
         with os.fdopen(fd, "w") as file:
             file.write(json.dumps(asdict(self.record)))
         os.replace(tmp, self.record_path)
+        if self._beside_fd is not None:
+            # The lock beside the notebook names the session too, for the message a second
+            # session gives when its runtime directory is another one.
+            with suppress(OSError):
+                os.ftruncate(self._beside_fd, 0)
+                os.pwrite(self._beside_fd, json.dumps(asdict(self.record)).encode(), 0)
+
+    def _release_beside(self) -> None:
+        fd, self._beside_fd = self._beside_fd, None
+        if fd is None:
+            return
+        with suppress(OSError):
+            if os.path.samestat(os.fstat(fd), os.lstat(self.beside_path)):
+                self.beside_path.unlink()
+        os.close(fd)
+
+    def move(self, notebook: str | os.PathLike[str]) -> None:
+        """Follow the notebook to a new path (after "save as"): the new path is locked and
+        recorded, then the old one's lock and record are let go. The socket stays.
+
+        Raises:
+            SessionError: another session has the new path open (the old lock is kept).
+        """
+        moved = SessionLock(notebook, self.socket_path)
+        moved.record.started = self.record.started
+        moved.write(self.record.agents)
+        self.release()
+        self.__dict__.update(moved.__dict__)
 
     def release(self) -> None:
         """Remove the record and free the lock (idempotent); the socket is its server's."""
@@ -118,6 +210,7 @@ class SessionLock:
             self.lock_path.unlink()
         os.close(self._fd)
         self._fd = -1
+        self._release_beside()
 
 
 def _owned(info: os.stat_result, file_type: int) -> bool:
@@ -143,6 +236,11 @@ def _open_own_file(path: Path, flags: int) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def _read_beside(path: Path) -> SessionRecord | None:
+    record = read_record(path)
+    return record if record is not None and record.pid > 0 else None
 
 
 def read_record(path: Path) -> SessionRecord | None:
@@ -288,16 +386,30 @@ def resolve_target(target: str | None) -> str:
         if candidate.is_socket():
             return str(candidate)
         notebook = str(candidate.absolute())
-        for record in running_sessions():
-            if record.notebook == notebook and _is_own(record.socket, stat.S_IFSOCK):
+        sessions = [r for r in running_sessions() if _is_own(r.socket, stat.S_IFSOCK)]
+        for record in sessions:
+            if record.notebook == notebook:
                 return record.socket
+        if not candidate.is_absolute() and not candidate.exists():
+            # A relative name is resolved against the client's working directory (over SSH,
+            # the remote home), where it may not be; a session whose notebook ends with it
+            # is the one meant, when only one does.
+            parts = candidate.parts
+            matches = [r for r in sessions if Path(r.notebook).parts[-len(parts):] == parts]
+            if len(matches) == 1:
+                return matches[0].socket
+            if matches:
+                names = ", ".join(r.notebook for r in matches)
+                raise SessionError(f"Several running nbtui sessions have a notebook named "
+                                   f"{target} ({names}); give its full path.")
         raise SessionError(
-            f"No running nbtui session has {target}; start one with `nbtui {target}` "
-            "or `nbtui serve " + target + "`."
+            f"No running nbtui session has {target} (looked in {paths.runtime_dir()}); start "
+            f"one with `nbtui {target}` or `nbtui serve {target}`."
         )
     sessions = [r for r in running_sessions() if _is_own(r.socket, stat.S_IFSOCK)]
     if not sessions:
-        raise SessionError("No nbtui session is running; start one with `nbtui NOTEBOOK`.")
+        raise SessionError(f"No nbtui session is running (looked in {paths.runtime_dir()}); "
+                           "start one with `nbtui NOTEBOOK`.")
     if len(sessions) > 1:
         names = ", ".join(r.notebook for r in sessions)
         raise SessionError(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from contextlib import suppress
 from pathlib import Path
 
@@ -25,15 +24,29 @@ def state_dir() -> Path:
     return base / "nbtui"
 
 
+SYSTEM_RUNTIME_ROOT = Path("/run/user")
+"""Where systemd makes each logged-in user's runtime directory, /run/user/UID."""
+
+SHARED_TMP = Path("/tmp")
+
+
 def runtime_dir() -> Path:
-    """Sockets and session records: $NBTUI_RUNTIME_DIR, else $XDG_RUNTIME_DIR/nbtui, else a
-    per-user directory in the temp directory."""
+    """Sockets and session records: $NBTUI_RUNTIME_DIR, else /run/user/UID/nbtui when the
+    system keeps that directory for the user, else /tmp/nbtui-UID.
+
+    Apart from the explicit override, the answer depends only on who the user is, never on
+    XDG_RUNTIME_DIR or TMPDIR: agent clients start `nbtui attach` with a trimmed environment
+    (HOME, PATH, SHELL, TERM, USER, LOGNAME, LANG), and it must look where the session is.
+    """
     if os.environ.get("NBTUI_RUNTIME_DIR"):
         return Path(os.environ["NBTUI_RUNTIME_DIR"])
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg and Path(xdg).is_dir():
-        return Path(xdg) / "nbtui"
-    return Path(tempfile.gettempdir()) / f"nbtui-{os.getuid()}"
+    uid = os.getuid()
+    system = SYSTEM_RUNTIME_ROOT / str(uid)
+    with suppress(OSError):
+        info = os.stat(system)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == uid:
+            return system / "nbtui"
+    return SHARED_TMP / f"nbtui-{uid}"
 
 
 def private_dir(path: Path, *, create: bool = True,
