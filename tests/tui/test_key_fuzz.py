@@ -37,13 +37,10 @@ KEYS_PER_SIZE = 2000
 AGENT_EVERY_KEYS = 15
 """The agent starts its next change after this many keys (if its last one has finished)."""
 
-EXCLUDED_KEYS = {"ctrl+q", "ctrl+p", "ctrl+a", "ctrl+z"}
+EXCLUDED_KEYS = {"ctrl+q", "ctrl+p", "ctrl+a"}
 """ctrl+q quits, and so can the palette (ctrl+p), whose Screenshot also writes files. ctrl+a
 turns on approval of agent runs, whose prompt takes an answer only after 0.4 s without a key,
-which a stream of keys never leaves: the rest of the run would go to the prompt. ctrl+z (undo in
-the editor) is left out until its known failure is fixed: seed 5 at 200x50 found `1`, `enter`,
-`ctrl+z` in a cell just inserted with alt+enter raising ValueError in the editor's wrapped
-document (issue 8)."""
+which a stream of keys never leaves: the rest of the run would go to the prompt."""
 
 NAMED_KEYS = ["enter", "escape", "tab", "shift+tab", "up", "down", "left", "right", "pageup",
               "pagedown", "home", "end", "backspace", "delete", "space", "shift+up",

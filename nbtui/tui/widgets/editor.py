@@ -300,6 +300,13 @@ class CellEditor(TextArea):
         self.move_cursor((0, 0))
         self._rewrap_and_refresh_virtual_size()
 
+    def _recompute_cursor_offset(self) -> None:
+        # Textual's undo and redo resize the text area (which can show or hide a scrollbar and
+        # so scroll to the cursor) before they move the cursor into the changed text: until
+        # then it may be on a line that is gone. Moving it places it again.
+        self._cursor_offset = self.wrapped_document.location_to_offset(
+            self.clamp_visitable(self.cursor_location))
+
     def _lines_changed(self, top: int, old_bottom: int, new_bottom: int) -> None:
         highlighter = self.highlighter
         highlighter.changed(top, old_bottom, new_bottom)
