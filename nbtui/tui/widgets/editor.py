@@ -213,15 +213,19 @@ class CellEditor(TextArea):
     """The text editor for the cell being edited (edit mode's keys live here)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Back to command mode", priority=True),
-        Binding("tab", "complete", "Complete (kernel)", priority=True),
-        Binding("shift+tab", "inspect", "Inspect the name (kernel)", priority=True),
-        Binding("shift+enter", "run('run_next')", "Run, select next", priority=True),
-        Binding("ctrl+enter", "run('run')", "Run", priority=True),
-        Binding("alt+enter", "run('run_insert')", "Run, insert below", priority=True),
-        Binding("ctrl+e", "run('run')", "Run (fallback for ctrl+enter)", priority=True),
+        Binding("escape", "leave", "Back to command mode", priority=True, id="editor.leave"),
+        Binding("tab", "complete", "Complete (kernel)", priority=True, id="editor.complete"),
+        Binding("shift+tab", "inspect", "Inspect the name (kernel)", priority=True,
+                id="editor.inspect"),
+        Binding("shift+enter", "run('run_next')", "Run, select next", priority=True,
+                id="editor.run_next"),
+        Binding("ctrl+enter", "run('run')", "Run", priority=True, id="editor.run"),
+        Binding("alt+enter", "run('run_insert')", "Run, insert below", priority=True,
+                id="editor.run_insert"),
+        Binding("ctrl+e", "run('run')", "Run (fallback for ctrl+enter)", priority=True,
+                id="editor.run_fallback"),
         Binding("ctrl+r", "run('run_next')", "Run, select next (fallback for shift+enter)",
-                priority=True),
+                priority=True, id="editor.run_next_fallback"),
     ]
 
     class LeaveRequested(Message):
