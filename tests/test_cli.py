@@ -160,13 +160,6 @@ def test_attach_without_a_session_is_a_clear_error():
     assert_one_line_error(proc, "No nbtui session is running")
 
 
-def test_attach_with_several_sessions_lists_them(tmp_path):
-    """attach with no target and two sessions running names both and asks to choose."""
-    with serving(tmp_path / "one.ipynb"), serving(tmp_path / "two.ipynb"):
-        proc = run_nbtui("attach")
-    assert_one_line_error(proc, "one.ipynb", "two.ipynb", "nbtui attach NOTEBOOK")
-
-
 def test_attach_waits_for_the_session(tmp_path):
     """attach --wait connects to a session that starts after it."""
     notebook = tmp_path / "later.ipynb"

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from nbtui.agent.sessions import SessionError, SessionLock, notebook_lock_path
+from nbtui.agent.sessions import (
+    SessionError,
+    SessionLock,
+    SessionRecord,
+    choose_session,
+    notebook_lock_path,
+)
 from nbtui.core import paths
 from tests.conftest import NBTUI
 from tests.test_cli import assert_one_line_error, run_nbtui, serving
@@ -155,3 +161,58 @@ def test_a_relative_name_that_is_no_file_here_matches_the_one_session_with_it(tm
     reply = json.loads(attach.stdout.splitlines()[0])
     assert reply["result"]["serverInfo"]["name"] == "nbtui", attach.stderr
     assert_one_line_error(missing, "No running nbtui session has other/sales.ipynb")
+
+
+def attached_notebook(cwd: Path, *target: str) -> str:
+    """The notebook path `get_notebook` reports through an `nbtui attach` started in `cwd`."""
+    messages = [
+        json.loads(HELLO),
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "get_notebook", "arguments": {}}},
+    ]
+    proc = subprocess.Popen([NBTUI, "attach", *target], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    try:
+        proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+        proc.stdin.flush()
+        for line in proc.stdout:
+            reply = json.loads(line)
+            if reply.get("id") == 2:
+                result = reply["result"]
+                data = result.get("structuredContent") or json.loads(
+                    result["content"][0]["text"])
+                return data["path"]
+        raise AssertionError(proc.stderr.read())
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_attach_without_a_target_picks_the_session_under_the_working_directory(tmp_path):
+    """With two sessions running, attach with no target picks the one whose notebook is under
+    the client's working directory."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one, two = tmp_path / "a" / "one.ipynb", tmp_path / "b" / "two.ipynb"
+    with serving(one), serving(two):
+        assert attached_notebook(tmp_path / "b") == str(two)
+        assert attached_notebook(tmp_path / "a") == str(one)
+
+
+def test_choose_session_falls_back_to_the_one_typed_in_most_recently(tmp_path):
+    """Several sessions under the working directory (or none): the one whose terminal the
+    human typed in last wins, and a session without a terminal counts from its start."""
+    ttys = []
+    for name, atime in (("tty-old", 1_000.0), ("tty-new", 5_000.0)):
+        tty = tmp_path / name
+        tty.write_text("")
+        os.utime(tty, (atime, atime))
+        ttys.append(str(tty))
+    old = SessionRecord(1, str(tmp_path / "old.ipynb"), "s1", 100.0, tty=ttys[0])
+    new = SessionRecord(2, str(tmp_path / "new.ipynb"), "s2", 100.0, tty=ttys[1])
+    served = SessionRecord(3, str(tmp_path / "served.ipynb"), "s3", 3_000.0)
+    assert choose_session([old, new, served], tmp_path) is new
+    assert choose_session([old, served], tmp_path) is served
+    assert choose_session([old, new, served], Path("/elsewhere")) is new
+    assert choose_session([old], Path("/elsewhere")) is old

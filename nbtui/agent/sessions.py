@@ -48,6 +48,17 @@ class SessionRecord:
     socket: str
     started: float
     agents: list[str] = field(default_factory=list)
+    tty: str = ""
+    """The terminal the human types in ("" for `nbtui serve`)."""
+
+    @property
+    def last_used(self) -> float:
+        """When the human last typed in the session (the terminal's access time), else when
+        it started."""
+        if self.tty:
+            with suppress(OSError):
+                return max(self.started, os.stat(self.tty).st_atime)
+        return self.started
 
     @property
     def started_text(self) -> str:
@@ -70,6 +81,14 @@ def default_socket_path(notebook: str | os.PathLike[str]) -> str:
     if len(path.encode()) > SOCKET_PATH_LIMIT:
         path = str(directory / f"{notebook_key(notebook)[-10:]}.sock")
     return path
+
+
+def _terminal() -> str:
+    """The terminal on this process's stdin, or ""."""
+    with suppress(OSError, ValueError, AttributeError):
+        if os.isatty(sys.stdin.fileno()):
+            return os.ttyname(sys.stdin.fileno())
+    return ""
 
 
 def notebook_lock_path(notebook: str | os.PathLike[str]) -> Path:
@@ -143,7 +162,8 @@ class SessionLock:
         self.record_path = directory / f"{key}.json"
         self.lock_path = directory / f"{key}.lock"
         self.socket_path = socket_path
-        self.record = SessionRecord(os.getpid(), self.notebook, socket_path or "", time.time())
+        self.record = SessionRecord(os.getpid(), self.notebook, socket_path or "", time.time(),
+                                    tty=_terminal())
         self.beside_path = notebook_lock_path(self.notebook)
         try:
             self._beside_fd = _take_lock(self.beside_path)
@@ -376,10 +396,11 @@ def running_sessions() -> list[SessionRecord]:
 
 
 def resolve_target(target: str | None) -> str:
-    """The socket to attach to: a socket path, a notebook path, or the only running session.
+    """The socket to attach to: a socket path, a notebook path, or (no target) the session
+    :func:`choose_session` picks.
 
     Raises:
-        SessionError: nothing matches, or several sessions run and none was named.
+        SessionError: nothing matches.
     """
     if target:
         candidate = Path(target)
@@ -410,10 +431,16 @@ def resolve_target(target: str | None) -> str:
     if not sessions:
         raise SessionError(f"No nbtui session is running (looked in {paths.runtime_dir()}); "
                            "start one with `nbtui NOTEBOOK`.")
-    if len(sessions) > 1:
-        names = ", ".join(r.notebook for r in sessions)
-        raise SessionError(
-            f"Several nbtui sessions are running ({names}); name the notebook or socket: "
-            "`nbtui attach NOTEBOOK`."
-        )
-    return sessions[0].socket
+    return choose_session(sessions, Path.cwd()).socket
+
+
+def choose_session(sessions: list[SessionRecord], cwd: Path) -> SessionRecord:
+    """The session an `attach` without a target means: the only one; else the only one whose
+    notebook is under the client's working directory; else the one the human typed in most
+    recently."""
+    if len(sessions) == 1:
+        return sessions[0]
+    under = [r for r in sessions if Path(r.notebook).is_relative_to(cwd)]
+    if len(under) == 1:
+        return under[0]
+    return max(under or sessions, key=lambda r: r.last_used)
