@@ -79,6 +79,23 @@ SCRATCH_DISPLAY_RUNS = 20
 
 KERNEL_DIED = "The kernel died while running this code; restart it to continue."
 
+NO_ONE_TO_ANSWER = ("nbtui: this run asked for input and no one can answer it (no TUI), so it "
+                    "got end of file.\n")
+"""The note a run gets in its output when it asks for input in a session without a human."""
+
+BREAKPOINT_SETUP = """\
+import sys as __nbtui_sys
+if getattr(__nbtui_sys.breakpointhook, "__name__", "") == "debugpy_breakpointhook":
+    __nbtui_sys.breakpointhook = __nbtui_sys.__breakpointhook__
+del __nbtui_sys
+"""
+"""Run silently in a new Python kernel: `breakpoint()` starts pdb again. ipykernel leaves it to
+debugpy, which ignores it unless a visual debugger is attached (ipykernel issue 897); nbtui has
+none, and its human answers pdb's prompts."""
+
+END_OF_INPUT = "\x04"
+"""The answer that makes the kernel's `input()` raise EOFError (ipykernel's convention)."""
+
 IPC_PATH_LIMIT = 103
 """The longest ipc endpoint path every platform accepts (a unix-socket path: macOS 103 bytes,
 Linux 107)."""
@@ -136,6 +153,15 @@ async def _wait_event(event: asyncio.Event, timeout: float | None) -> bool:
     return event.is_set()
 
 
+@dataclass(frozen=True)
+class InputRequest:
+    """A running execution's request for a line of input: `input()`, `getpass`, a debugger."""
+
+    prompt: str
+    password: bool
+    """True for a password (`getpass`): the answer is neither shown nor echoed."""
+
+
 @dataclass(eq=False)
 class Execution:
     """One piece of code on its way through the kernel queue, and everything it produced.
@@ -160,6 +186,8 @@ class Execution:
     finished_at: float | None = None
     store_history: bool = True
     """False for nbtui's own probes (variables, interpreter): no In/Out entry, no new count."""
+    input_request: InputRequest | None = None
+    """Set while the run waits for a line of input (:meth:`KernelSession.answer_input`)."""
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set once the execution is finished (ok, error or aborted)."""
 
@@ -183,7 +211,9 @@ class KernelEvent:
 
     `kind` is one of: state (the kernel state changed; `message` says why when it died), queued,
     started, outputs (an execution's outputs changed; bursts are coalesced only lightly, so a
-    listener that redraws should coalesce further), finished.
+    listener that redraws should coalesce further), input_request (the execution waits for
+    input: `execution.input_request` says what it asks), input_done (it no longer waits: the
+    request was answered, or dropped because the run ended), finished.
     """
 
     kind: str
@@ -650,6 +680,11 @@ class KernelSession:
     started again on 127.0.0.1 TCP, and `transport_warning` says so, as it does when an
     ipykernel keeps its TCP pipe.
 
+    A run that asks for a line of input (`input()`, `getpass`, a debugger's prompt) keeps running,
+    with the queue waiting behind it, until :meth:`answer_input` answers it; listeners hear an
+    "input_request" event. With no human to answer (:attr:`input_enabled` False), it gets end
+    of file at once instead.
+
     Args:
         document: the notebook whose cells run here and receive the outputs.
         kernel_name: the kernelspec name, e.g. "python3".
@@ -692,6 +727,8 @@ class KernelSession:
         self._ready = False
         self._pending: dict[str, _Request] = {}
         self._current_req: _Request | None = None
+        self._asking: _Request | None = None
+        self._input_enabled = False
         self._displays = DisplayIndex()
         self._cell_collectors: dict[str, OutputCollector] = {}
         self._scratch_displays: deque[OutputCollector] = deque()
@@ -729,6 +766,22 @@ class KernelSession:
         """The process id of the kernel, while there is one."""
         provisioner = self._km.provisioner if self._km is not None else None
         return getattr(provisioner, "pid", None) if provisioner is not None else None
+
+    @property
+    def input_enabled(self) -> bool:
+        """Whether a human answers input requests (the TUI says so while it runs).
+
+        Without one (False, the default: `nbtui serve`), a run that asks for input gets end of
+        file at once (`input()` raises EOFError) and a note in its output saying why, so that it
+        never waits for no one. Turning this off answers a pending request the same way.
+        """
+        return self._input_enabled
+
+    @input_enabled.setter
+    def input_enabled(self, enabled: bool) -> None:
+        self._input_enabled = enabled
+        if not enabled and self._asking is not None:
+            self._reply_input(self._asking, END_OF_INPUT, "stderr", NO_ONE_TO_ANSWER)
 
     def subscribe(self, listener: KernelListener) -> Callable[[], None]:
         """Call `listener` with every :class:`KernelEvent`; returns a function that unsubscribes.
@@ -1007,13 +1060,25 @@ class KernelSession:
     async def _connect(self) -> None:
         assert self._km is not None
         kc = self._km.client()
-        kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        kc.start_channels(shell=True, iopub=True, stdin=True, hb=False, control=False)
         self._kc = kc
         loop = asyncio.get_running_loop()
         self._conn_tasks = [loop.create_task(self._read_shell(kc)),
                             loop.create_task(self._read_iopub(kc)),
+                            loop.create_task(self._read_stdin(kc)),
                             loop.create_task(self._watch_process())]
         await self._wait_for_kernel_info()
+        if self.language_info.get("name") == "python":
+            await self._set_up_breakpoints(kc)
+
+    async def _set_up_breakpoints(self, kc: AsyncKernelClient) -> None:
+        req = self._request(lambda: kc.execute(BREAKPOINT_SETUP, silent=True,
+                                               store_history=False, allow_stdin=False))
+        try:
+            if not await _wait_event(req.settled, REQUEST_TIMEOUT):
+                logger.warning("The kernel did not run nbtui's breakpoint() setup in time")
+        finally:
+            self._pending.pop(req.msg_id, None)
 
     async def _wait_for_kernel_info(self) -> None:
         # Like jupyter-client's wait_for_ready, but through this session's own readers: the
@@ -1050,11 +1115,12 @@ class KernelSession:
             await asyncio.gather(*tasks, return_exceptions=True)
         kc, self._kc = self._kc, None
         if kc is not None:
-            # Not kc.stop_channels(): it would first create the stdin, heartbeat and control
-            # sockets this client never started, just to find them not running.
+            # Not kc.stop_channels(): it would first create the heartbeat and control sockets
+            # this client never started, just to find them not running.
             try:
                 kc.shell_channel.stop()
                 kc.iopub_channel.stop()
+                kc.stdin_channel.stop()
                 if self._km is None or kc.context is not self._km.context:
                     kc.context.destroy(linger=0)
             except Exception:
@@ -1063,6 +1129,7 @@ class KernelSession:
             if not req.reply.done():
                 req.reply.set_exception(KernelError("The kernel stopped before it answered."))
         self._pending.clear()
+        self._asking = None
 
     async def _discard_kernel(self) -> None:
         await self._stop_kernel()
@@ -1175,6 +1242,9 @@ class KernelSession:
         dequeued = self._drop_queue("dequeued: the kernel was interrupted")
         stopped: list[str] = []
         running, req = self.current, self._current_req
+        if req is not None and req is self._asking:
+            # The kernel ends the wait for input with KeyboardInterrupt; a debugger asks again.
+            self._drop_input_request(req)
         if running is not None and req is not None:
             await _wait_event(req.began, INTERRUPT_START_WAIT)
         if running is not None and running is self.current and self._ready and self._km:
@@ -1185,6 +1255,30 @@ class KernelSession:
                 raise KernelError(f"The kernel could not be interrupted ({exc}); restart it "
                                   "instead.") from exc
         return {"state": self.state, "stopped": stopped, "dequeued": dequeued}
+
+    def answer_input(self, text: str) -> None:
+        """Answer the input request the running execution waits on.
+
+        The prompt and the answer go into the run's output, as Jupyter shows them; for a
+        password only the prompt does.
+
+        Args:
+            text: the line typed, without its newline.
+
+        Raises:
+            KernelError: no run waits for input, or `text` is not a string.
+        """
+        req = self._asking
+        request = req.execution.input_request if req is not None and req.execution else None
+        if req is None or request is None:
+            raise KernelError("No run is waiting for input.")
+        if not isinstance(text, str):
+            raise KernelError(f"The answer must be a string, not {type(text).__name__}.")
+        if request.password:
+            echo = request.prompt + "\n" if request.prompt else ""
+        else:
+            echo = request.prompt + text + "\n"
+        self._reply_input(req, text, "stdout", echo)
 
     async def complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
         """Ask the kernel for completions at `cursor_pos` in `code`.
@@ -1288,7 +1382,7 @@ class KernelSession:
         collector = OutputCollector(execution.outputs, displays=self._displays, owner=execution)
         req = self._request(lambda: kc.execute(execution.code,
                                                store_history=execution.store_history,
-                                               allow_stdin=False, stop_on_error=False))
+                                               allow_stdin=True, stop_on_error=False))
         req.execution, req.collector = execution, collector
         self._current_req, self.current = req, execution
         execution.status = "running"
@@ -1348,6 +1442,8 @@ class KernelSession:
                 error: dict[str, Any] | None = None, summary: str = "") -> None:
         if execution.done.is_set():
             return
+        if self._asking is not None and self._asking.execution is execution:
+            self._drop_input_request(self._asking)
         if execution is self.current:
             req = self._current_req
             self.current, self._current_req = None, None
@@ -1438,6 +1534,64 @@ class KernelSession:
             req.reply.set_result(msg)
             req.replied_at = loop.time()
             req.check_settled()
+
+    async def _read_stdin(self, kc: AsyncKernelClient) -> None:
+        while True:
+            try:
+                msg = await kc.get_stdin_msg()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Could not read an input request from the kernel")
+                await asyncio.sleep(KERNEL_POLL_INTERVAL)
+                continue
+            try:
+                self._on_stdin(kc, msg)
+            except Exception:
+                logger.exception("Could not handle a %s message from the kernel",
+                                 msg.get("header", {}).get("msg_type"))
+
+    def _on_stdin(self, kc: AsyncKernelClient, msg: dict[str, Any]) -> None:
+        if msg["header"]["msg_type"] != "input_request":
+            return
+        content = msg.get("content") or {}
+        req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
+        execution = req.execution if req is not None else None
+        if req is None or execution is None or execution.done.is_set():
+            # Nothing of ours waits: an unanswered request would block the kernel for good.
+            logger.warning("The kernel asked for input for no running execution; sent it end "
+                           "of file")
+            kc.input(END_OF_INPUT)
+            return
+        if not self._input_enabled:
+            kc.input(END_OF_INPUT)
+            self._echo_input(req, "stderr", NO_ONE_TO_ANSWER)
+            return
+        execution.input_request = InputRequest(str(content.get("prompt", "")),
+                                               bool(content.get("password")))
+        self._asking = req
+        self._emit(KernelEvent("input_request", self.state, execution))
+
+    def _reply_input(self, req: _Request, value: str, stream: str, echo: str) -> None:
+        kc = self._kc
+        if kc is not None:
+            kc.input(value)
+        self._drop_input_request(req)
+        self._echo_input(req, stream, echo)
+
+    def _echo_input(self, req: _Request, stream: str, text: str) -> None:
+        if text and req.collector is not None:
+            self._mark_dirty(req.collector.apply(
+                {"header": {"msg_type": "stream"}, "content": {"name": stream, "text": text}},
+                render=False))
+
+    def _drop_input_request(self, req: _Request) -> None:
+        if self._asking is req:
+            self._asking = None
+        execution = req.execution
+        if execution is not None and execution.input_request is not None:
+            execution.input_request = None
+            self._emit(KernelEvent("input_done", self.state, execution))
 
     async def _read_iopub(self, kc: AsyncKernelClient) -> None:
         loop = asyncio.get_running_loop()
