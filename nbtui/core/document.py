@@ -55,6 +55,9 @@ DELETED_LENGTH = 100
 DELETED_MAX_BYTES = 32 * 1024 * 1024
 """Memory the deleted cells kept for restore may hold; the oldest go first, the newest stays."""
 
+MERGE_SEPARATOR = "\n"
+"""What joins the sources of merged cells (as Jupyter joins them)."""
+
 
 class DocumentError(Exception):
     """An operation could not be applied; `str(exc)` is one sentence saying what and what to do."""
@@ -166,6 +169,27 @@ class Focus:
 Listener = Callable[[DocumentEvent], None]
 
 
+@dataclass
+class _MergedInto:
+    """What a merge changed in the cell the others were merged into, for undoing it."""
+
+    cell_id: str
+    old_source: str
+    merged_source: str
+    outputs: list[dict[str, Any]]
+    execution_count: int | None
+
+
+@dataclass
+class _DeletedBatch:
+    """Cells that went in one step (one `delete_cells` call or one merge), in the order they
+    were removed, each with its index at that moment and who removed it."""
+
+    cells: list[tuple[int, Cell, str]] = field(default_factory=list)
+    merged_into: _MergedInto | None = None
+    bytes: int = 0
+
+
 def source_diff(old: str, new: str, name: str = "cell") -> str:
     """A unified diff between two cell sources (empty when they are equal).
 
@@ -256,10 +280,10 @@ class Document:
         self._listeners: list[Listener] = []
         self.focus = Focus(self.cells[0].id if self.cells else None, "command")
         self._undone: set[int] = set()
-        self.deleted: list[tuple[int, Cell, str]] = []
-        """Deleted cells, newest last, with their old index and who deleted them (for restore)."""
+        self._deleted: deque[_DeletedBatch] = deque()
         self.deleted_bytes = 0
-        """Memory the deleted cells take now: `cell_bytes` of each."""
+        """Memory the deleted cells take now: `cell_bytes` of each (and the outputs a merge
+        dropped, kept to undo it)."""
 
     # -- reading -------------------------------------------------------------------------
 
@@ -290,6 +314,12 @@ class Document:
     def has(self, cell_id: str) -> bool:
         """Whether a cell with this id exists."""
         return cell_id in self._by_id
+
+    @property
+    def deleted(self) -> list[tuple[int, Cell, str]]:
+        """Deleted cells kept for restore, newest last, with their old index and who deleted
+        them."""
+        return [entry for batch in self._deleted for entry in batch.cells]
 
     @property
     def dirty(self) -> bool:
@@ -454,20 +484,120 @@ class Document:
             self._guard_agent(cell, author, "delete")
         focus_index = (self.cells.index(self._by_id[self.focus.cell_id])
                        if self.focus.cell_id in ids else None)
-        deleted = []
+        batch = _DeletedBatch()
+        self._remove(cells, batch, author)
+        self._keep_deleted(batch)
+        if focus_index is not None:
+            self.set_focus(self.cells[min(focus_index, len(self.cells) - 1)].id
+                           if self.cells else None, "command")
+        return [cell for _, cell, _ in batch.cells]
+
+    def _remove(self, cells: list[Cell], batch: _DeletedBatch, author: str,
+                details: dict[str, Any] | None = None) -> None:
+        """Take cells out of the notebook into `batch`, one feed change each."""
         for cell in cells:
             index = self.cells.index(cell)
             self.cells.pop(index)
             del self._by_id[cell.id]
-            self._keep_deleted(index, cell, author)
+            batch.cells.append((index, cell, author))
+            batch.bytes += cell_bytes(cell)
             self._bump()
             self._record("delete", cell.id, author, {"index": index, "source": cell.source,
-                                                      "cell_type": cell.cell_type})
-            deleted.append(cell)
-        if focus_index is not None:
-            self.set_focus(self.cells[min(focus_index, len(self.cells) - 1)].id
-                           if self.cells else None, "command")
-        return deleted
+                                                      "cell_type": cell.cell_type,
+                                                      **(details or {})})
+
+    def merge_cells(self, cell_ids: Iterable[str], *, author: str = USER) -> Cell:
+        """Merge cells into the first of them (in notebook order), as Jupyter merges them.
+
+        The first cell keeps its id and type; its source becomes the sources of all the cells
+        joined with a newline, and its outputs are dropped. The other cells are deleted, and
+        one `restore_deleted` brings them all back and gives the first cell its source and
+        outputs again (unless it was changed since).
+
+        Returns:
+            The merged cell.
+
+        Raises:
+            InvalidArgument: fewer than two distinct cells.
+            UnknownCell, CellBeingEdited.
+        """
+        if isinstance(cell_ids, str):
+            cell_ids = [cell_ids]
+        ids = list(dict.fromkeys(cell_ids))
+        if len(ids) < 2:
+            raise InvalidArgument("Name at least two cells to merge.")
+        cells = sorted((self.get(cid) for cid in ids), key=self.cells.index)
+        for cell in cells:
+            self._guard_agent(cell, author, "merge")
+        first, rest = cells[0], cells[1:]
+        old_source = first.source
+        merged = MERGE_SEPARATOR.join(cell.source for cell in cells)
+        batch = _DeletedBatch(merged_into=_MergedInto(first.id, old_source, merged,
+                                                      first.outputs, first.execution_count))
+        batch.bytes += text_bytes([old_source, first.outputs])
+        first.source = merged
+        first.outputs = []
+        first.execution_count = None
+        first.status = "idle"
+        first.last_author = author
+        first.revision = self._bump()
+        self._record("edit", first.id, author, {
+            "old_source": old_source, "new_source": merged, "outputs_dropped": True,
+            "merged": [cell.id for cell in rest]})
+        self._remove(rest, batch, author, {"merged_into": first.id})
+        self._keep_deleted(batch)
+        return first
+
+    def split_cell(self, cell_id: str, offset: int, *, author: str = USER) -> tuple[Cell, Cell]:
+        """Split a cell in two at a character offset of its source, as Jupyter splits them.
+
+        The cell keeps its id and the text before `offset`; a new cell of the same type and
+        metadata below it gets the text from `offset` on. A newline right at the split is
+        dropped (the cursor at the start or end of a line makes no empty line). The outputs
+        belong to the code that made them, so they move to the new, lower cell.
+
+        Args:
+            cell_id: the cell to split.
+            offset: where to split: 0 to the length of the source (a Python string index).
+            author: who splits it.
+
+        Returns:
+            The upper (original) cell and the new lower one.
+
+        Raises:
+            InvalidArgument: an offset that is not a whole number in range.
+            UnknownCell, CellBeingEdited.
+        """
+        cell = self.get(cell_id)
+        self._guard_agent(cell, author, "split")
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise InvalidArgument(f"offset must be a whole number, not {excerpt(offset)}.")
+        if not 0 <= offset <= len(cell.source):
+            raise InvalidArgument(f"offset {offset} is out of range; use 0 to "
+                                  f"{len(cell.source)}.")
+        if cell.status in ("queued", "running"):
+            raise InvalidArgument(f"Cell {cell.id} is {cell.status}; split it once its run "
+                                  "ends.")
+        old_source = cell.source
+        upper = old_source[:offset].removesuffix("\n")
+        lower = old_source[offset:].removeprefix("\n")
+        outputs, execution_count = cell.outputs, cell.execution_count
+        cell.source = upper
+        cell.outputs = []
+        cell.execution_count = None
+        cell.last_author = author
+        cell.revision = self._bump()
+        self._record("edit", cell.id, author, {"old_source": old_source, "new_source": upper,
+                                               "outputs_dropped": bool(outputs)})
+        new = self.insert_cell(lower, cell.cell_type, after_cell_id=cell.id, author=author,
+                               metadata=copy.deepcopy(cell.metadata))
+        if outputs or execution_count is not None:
+            new.outputs, new.execution_count = outputs, execution_count
+            new.status, cell.status = cell.status, "idle"
+            self._touch(author, emit=False)
+            self._emit(DocumentEvent("outputs", new.id, author, self.revision,
+                                     {"count": len(outputs)}))
+        return cell, new
 
     def move_cell(
         self,
@@ -508,21 +638,49 @@ class Document:
         return new_index
 
     def restore_deleted(self, *, author: str = USER) -> Cell | None:
-        """Bring back the most recently deleted cell at its old position (None if none)."""
-        if not self.deleted:
-            return None
-        index, cell, _who = self.deleted.pop()
-        self.deleted_bytes -= cell_bytes(cell)
-        index = min(index, len(self.cells))
-        if cell.id in self._by_id:
-            cell.id = self._fresh_id()
-        self.cells.insert(index, cell)
-        self._by_id[cell.id] = cell
-        rev = self._bump()
-        cell.revision = rev
-        self._record("insert", cell.id, author, {"index": index, "cell_type": cell.cell_type,
-                                                  "source": cell.source, "restored": True})
-        return cell
+        """Undo the most recent delete (see `restore_deleted_cells`); returns the first cell
+        it brought back, or None if nothing is left to restore."""
+        cells = self.restore_deleted_cells(author=author)
+        return cells[0] if cells else None
+
+    def restore_deleted_cells(self, *, author: str = USER) -> list[Cell]:
+        """Bring back the cells of the most recent delete (one `delete_cells` call, or the
+        cells a merge took in) at their old positions.
+
+        Undoing a merge also gives the merged cell its source and outputs back, unless its
+        source changed since the merge (then the text written since is kept).
+
+        Returns:
+            The cells brought back, in notebook order (empty if nothing is left to restore).
+        """
+        if not self._deleted:
+            return []
+        batch = self._deleted.pop()
+        self.deleted_bytes -= batch.bytes
+        restored = []
+        for index, cell, _who in reversed(batch.cells):
+            index = min(index, len(self.cells))
+            if cell.id in self._by_id:
+                cell.id = self._fresh_id()
+            self.cells.insert(index, cell)
+            self._by_id[cell.id] = cell
+            cell.revision = self._bump()
+            self._record("insert", cell.id, author, {"index": index,
+                                                      "cell_type": cell.cell_type,
+                                                      "source": cell.source, "restored": True})
+            restored.append(cell)
+        merged = batch.merged_into
+        if merged is not None and self.has(merged.cell_id):
+            cell = self._by_id[merged.cell_id]
+            if cell.source == merged.merged_source:
+                cell.source = merged.old_source
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = merged.outputs, merged.execution_count
+                cell.revision = self._bump()
+                self._record("edit", cell.id, author, {
+                    "old_source": merged.merged_source, "new_source": merged.old_source,
+                    "outputs_dropped": True, "unmerged": True})
+        return sorted(restored, key=self.cells.index)
 
     def last_agent_change(self, cell_id: str) -> Change | None:
         """The most recent change an agent made to this cell that has not been undone."""
@@ -673,20 +831,24 @@ class Document:
         self.feed_bytes -= text_bytes(change.details)
         return change
 
-    def _keep_deleted(self, index: int, cell: Cell, author: str) -> None:
-        """Keep a deleted cell for restore, dropping the oldest beyond the store's bounds."""
-        self.deleted.append((index, cell, author))
-        self.deleted_bytes += cell_bytes(cell)
-        while len(self.deleted) > 1 and (len(self.deleted) > DELETED_LENGTH
-                                         or self.deleted_bytes > DELETED_MAX_BYTES):
-            self.deleted_bytes -= cell_bytes(self.deleted.pop(0)[1])
+    def _keep_deleted(self, batch: _DeletedBatch) -> None:
+        """Keep deleted cells for restore, dropping the oldest beyond the store's bounds."""
+        self._deleted.append(batch)
+        self.deleted_bytes += batch.bytes
+        count = sum(len(kept.cells) for kept in self._deleted)
+        while len(self._deleted) > 1 and (count > DELETED_LENGTH
+                                          or self.deleted_bytes > DELETED_MAX_BYTES):
+            oldest = self._deleted.popleft()
+            self.deleted_bytes -= oldest.bytes
+            count -= len(oldest.cells)
 
     def _guard_agent(self, cell: Cell, author: str, verb: str) -> None:
         if author in (USER, KERNEL):
             return
         if self.focus.mode == "edit" and self.focus.cell_id == cell.id:
+            done = verb if verb == "split" else f"{verb}d"
             raise CellBeingEdited(
-                f"The user is editing cell {cell.id} right now, so it cannot be {verb}d; "
+                f"The user is editing cell {cell.id} right now, so it cannot be {done}; "
                 "insert a new cell instead, or try again after they leave it."
                 if verb != "move" else
                 f"The user is editing cell {cell.id} right now, so it cannot be moved; "
