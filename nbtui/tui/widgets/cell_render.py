@@ -168,6 +168,11 @@ def _count_upto(text: str, limit: int) -> int:
     return count
 
 
+def line_number_width(line_count: int) -> int:
+    """Columns the line numbers of a source with `line_count` lines take (with a space)."""
+    return len(str(line_count)) + 1
+
+
 def choose_mime(data: dict[str, Any]) -> str | None:
     """Which entry of a MIME bundle the screen shows: images first, then the richest text."""
     for mime in ("image/png", "image/jpeg", *_TEXT_MIMES):
@@ -236,8 +241,13 @@ class CellPainter:
 
     # -- sources -------------------------------------------------------------------------
 
-    def source(self, cell: Cell, width: int, language: str | None) -> list[Strip]:
-        """A cell's source as lines: highlighted code, rendered markdown or plain raw text."""
+    def source(self, cell: Cell, width: int, language: str | None, *,
+               line_numbers: bool = False) -> list[Strip]:
+        """A cell's source as lines: highlighted code, rendered markdown or plain raw text.
+
+        With `line_numbers`, each line of a code cell starts with its number, right-aligned
+        in :func:`line_number_width` columns.
+        """
         if cell.cell_type == "markdown":
             if not cell.source.strip():
                 return [self._pad([Segment("(empty markdown cell)", self.palette.raw)], width,
@@ -248,14 +258,21 @@ class CellPainter:
         lexer = lexer_for(language, cell.cell_type)
         syntax = self.palette.syntax
         lines = []
-        cut_mark = Segment("…", base + Style(dim=True))
-        for spans in highlight_lines(cell.source.expandtabs(4), lexer):
+        dim = base + Style(dim=True)
+        cut_mark = Segment("…", dim)
+        numbers = line_numbers and cell.cell_type == "code"
+        number_width = line_number_width(cell.source.count("\n") + 1) if numbers else 0
+        text_width = max(1, width - number_width)
+        for number, spans in enumerate(highlight_lines(cell.source.expandtabs(4), lexer), 1):
             segments = [Segment(text, base + syntax[name] if name in syntax else base)
                         for text, name in spans]
             line = Strip(segments)
-            if line.cell_length > width:
+            if line.cell_length > text_width:
                 # Cut at the edge: say so with a dim ellipsis in the last column.
-                line = Strip.join([line.crop(0, width - 1), Strip([cut_mark])])
+                line = Strip.join([line.crop(0, text_width - 1), Strip([cut_mark])])
+            if numbers:
+                label = Strip([Segment(f"{number:>{number_width - 1}} ", dim)])
+                line = Strip.join([label, line])
             lines.append(line.adjust_cell_length(width, base))
         return lines
 

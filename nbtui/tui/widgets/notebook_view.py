@@ -24,8 +24,9 @@ import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -34,12 +35,15 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import TextArea
 
 from nbtui.core.document import KERNEL, USER, Cell, Document, DocumentError, DocumentEvent
+from nbtui.core.find import output_lines
 from nbtui.tui.messages import (
     AgentAccessRequested,
     ApprovalModeRequested,
     KernelRequested,
+    RunCellsRequested,
     RunRequested,
 )
 from nbtui.tui.widgets.cell_render import (
@@ -49,6 +53,7 @@ from nbtui.tui.widgets.cell_render import (
     OutputBlock,
     Palette,
     estimate_height,
+    line_number_width,
 )
 from nbtui.tui.widgets.images import FittedPicture, sixel_widget
 
@@ -83,6 +88,8 @@ class _Entry:
 
     source: list[Strip] | None = None
     outputs: OutputBlock | None = None
+    numbered: bool = False
+    """Whether `source` was drawn with line numbers."""
 
     @property
     def complete(self) -> bool:
@@ -109,6 +116,21 @@ class _Anchor:
 
     cell_id: str
     row: int
+
+
+@dataclass(frozen=True)
+class _Match:
+    """A find match to highlight (see `NotebookView.show_match`)."""
+
+    cell_id: str
+    part: Literal["source", "outputs"]
+    line: int
+    start: int
+    end: int
+
+
+MATCH_STYLE = Style(reverse=True)
+"""How the find match is drawn over the cell's own colours."""
 
 
 @dataclass
@@ -146,33 +168,72 @@ class NotebookView(ScrollView, can_focus=True):
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "edit", "Edit the cell"),
-        Binding("j,down", "select_next", "Next cell", key_display="j/↓"),
-        Binding("k,up", "select_previous", "Previous cell", key_display="k/↑"),
-        Binding("home", "select_first", "First cell", show=False),
-        Binding("end", "select_last", "Last cell", show=False),
-        Binding("a", "insert_above", "Insert a cell above"),
-        Binding("b", "insert_below", "Insert a cell below"),
-        Binding("d", "delete", "Delete the cell (press twice)", key_display="d d"),
-        Binding("z", "undo_delete", "Undo the last delete"),
-        Binding("u", "undo_agent_change", "Undo the last agent change to the cell"),
-        Binding("x", "cut", "Cut the cell"),
-        Binding("c", "copy", "Copy the cell"),
-        Binding("v", "paste", "Paste below"),
-        Binding("m", "to_type('markdown')", "Make it markdown"),
-        Binding("y", "to_type('code')", "Make it code"),
-        Binding("r", "to_type('raw')", "Make it raw"),
-        Binding("o", "toggle_output", "Expand / hide / show output"),
-        Binding("f", "toggle_follow", "Follow the agent"),
-        Binding("shift+enter", "run('run_next')", "Run, select next"),
-        Binding("ctrl+enter", "run('run')", "Run"),
-        Binding("alt+enter", "run('run_insert')", "Run, insert below"),
-        Binding("ctrl+e", "run('run')", "Run (fallback for ctrl+enter)"),
-        Binding("ctrl+r", "run('run_next')", "Run, select next (fallback for shift+enter)"),
-        Binding("i", "interrupt", "Interrupt the kernel (press twice)", key_display="i i"),
-        Binding("0", "restart", "Restart the kernel (press twice)", key_display="0 0"),
-        Binding("A", "agent_access", "Agent access: read → edit → run", key_display="A"),
-        Binding("ctrl+a", "approval_mode", "Approval of agent runs on / off"),
+        Binding("enter", "edit", "Edit the cell", id="view.edit"),
+        Binding("j,down", "select_next", "Next cell", key_display="j/↓", id="view.select_next"),
+        Binding("k,up", "select_previous", "Previous cell", key_display="k/↑",
+                id="view.select_previous"),
+        Binding("J,shift+down", "extend_next", "Select the next cell too",
+                key_display="J/shift+↓", id="view.extend_next"),
+        Binding("K,shift+up", "extend_previous", "Select the previous cell too",
+                key_display="K/shift+↑", id="view.extend_previous"),
+        Binding("home", "select_first", "First cell", show=False, id="view.select_first"),
+        Binding("end", "select_last", "Last cell", show=False, id="view.select_last"),
+        Binding("a", "insert_above", "Insert a cell above", id="view.insert_above"),
+        Binding("b", "insert_below", "Insert a cell below", id="view.insert_below"),
+        Binding("d", "delete", "Delete the selected cells (press twice)", key_display="d d",
+                id="view.delete"),
+        Binding("z", "undo_delete", "Undo the last delete or merge", id="view.undo_delete"),
+        Binding("u", "undo_agent_change", "Undo the last agent change to the cell",
+                id="view.undo_agent_change"),
+        Binding("x", "cut", "Cut the selected cells", id="view.cut"),
+        Binding("c", "copy", "Copy the selected cells", id="view.copy"),
+        Binding("v", "paste", "Paste below", id="view.paste"),
+        Binding("M", "merge", "Merge the selected cells (one cell: with the one below)",
+                key_display="M", id="view.merge"),
+        Binding("ctrl+shift+up", "move(-1)", "Move the selected cells up",
+                key_display="ctrl+shift+↑", id="view.move_up"),
+        Binding("ctrl+shift+down", "move(1)", "Move the selected cells down",
+                key_display="ctrl+shift+↓", id="view.move_down"),
+        Binding("alt+up", "move(-1)", "Move the selected cells up (fallback)",
+                key_display="alt+↑", id="view.move_up_fallback"),
+        Binding("alt+down", "move(1)", "Move the selected cells down (fallback)",
+                key_display="alt+↓", id="view.move_down_fallback"),
+        Binding("m", "to_type('markdown')", "Make it markdown", id="view.to_type_markdown"),
+        Binding("y", "to_type('code')", "Make it code", id="view.to_type_code"),
+        Binding("r", "to_type('raw')", "Make it raw", id="view.to_type_raw"),
+        Binding("o", "toggle_output", "Expand / hide / show output", id="view.toggle_output"),
+        Binding("O", "clear_outputs", "Clear the outputs of the selected cells",
+                key_display="O", id="view.clear_outputs"),
+        Binding("C", "clear_all_outputs", "Clear the outputs of all cells", key_display="C",
+                id="view.clear_all_outputs"),
+        Binding("l", "toggle_line_numbers", "Line numbers of the selected cells on / off",
+                id="view.toggle_line_numbers"),
+        Binding("L", "toggle_all_line_numbers", "Line numbers of all cells on / off",
+                key_display="L", id="view.toggle_all_line_numbers"),
+        Binding("f", "toggle_follow", "Follow the agent", id="view.toggle_follow"),
+        Binding("shift+enter", "run('run_next')", "Run, select next", id="view.run_next"),
+        Binding("ctrl+enter", "run('run')", "Run", id="view.run"),
+        Binding("alt+enter", "run('run_insert')", "Run, insert below", id="view.run_insert"),
+        Binding("ctrl+e", "run('run')", "Run (fallback for ctrl+enter)",
+                id="view.run_fallback"),
+        Binding("ctrl+r", "run('run_next')", "Run, select next (fallback for shift+enter)",
+                id="view.run_next_fallback"),
+        Binding("R", "run_all", "Run all cells", key_display="R", id="view.run_all"),
+        Binding("U", "run_above", "Run all cells above this one", key_display="U",
+                id="view.run_above"),
+        Binding("B", "run_below", "Run this cell and all below", key_display="B",
+                id="view.run_below"),
+        Binding("right_parenthesis", "restart_run_all",
+                "Restart the kernel and run all (press twice)", key_display=") )",
+                id="view.restart_run_all"),
+        Binding("i", "interrupt", "Interrupt the kernel (press twice)", key_display="i i",
+                id="view.interrupt"),
+        Binding("0", "restart", "Restart the kernel (press twice)", key_display="0 0",
+                id="view.restart"),
+        Binding("A", "agent_access", "Agent access: read → edit → run", key_display="A",
+                id="view.agent_access"),
+        Binding("ctrl+a", "approval_mode", "Approval of agent runs on / off",
+                id="view.approval_mode"),
     ]
 
     class SelectionChanged(Message):
@@ -218,6 +279,15 @@ class NotebookView(ScrollView, can_focus=True):
         self.editing: tuple[str, int] | None = None
         """The cell being edited and the editor's line count."""
         self.clipboard: list[ClipboardCell] = []
+        self.range_anchor: str | None = None
+        """The other end of a selection of several cells (None: only the selected cell)."""
+        self.all_line_numbers = False
+        """Line numbers in every code cell (L), except the cells toggled apart with l."""
+        self._line_numbers_toggled: set[str] = set()
+        self._match: _Match | None = None
+        self._match_spot: tuple[object, tuple[int, int, int] | None] | None = None
+        """Where the match was last looked for (the drawn lines) and found: the line of the
+        cell it is on and its columns (None: not among those lines)."""
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._heights: list[int] = []
@@ -373,6 +443,8 @@ class NotebookView(ScrollView, can_focus=True):
         self._recompute_heights()
         if self.selected_id not in self._pos:
             self.selected_id = None
+        if self.range_anchor not in self._pos:
+            self.range_anchor = None
         return True
 
     def _recompute_heights(self) -> None:
@@ -421,7 +493,9 @@ class NotebookView(ScrollView, can_focus=True):
             if self.editing and self.editing[0] == cell_id:
                 entry.source = self._painter.blank_source(cell, width, self.editing[1])
             else:
-                entry.source = self._painter.source(cell, width, self.language)
+                entry.numbered = self.line_numbers(cell_id)
+                entry.source = self._painter.source(cell, width, self.language,
+                                                    line_numbers=entry.numbered)
         if entry.outputs is None:
             if cell.cell_type == "code":
                 entry.outputs = self._painter.outputs(cell.outputs, width, self.fold_of(cell_id))
@@ -652,7 +726,8 @@ class NotebookView(ScrollView, can_focus=True):
         elif cell_id is not None and kind != "status":
             source = kind == "edit"
             outputs = kind in ("run", "outputs_cleared") or (
-                kind == "edit" and "cell_type" in event.details)
+                kind == "edit" and ("cell_type" in event.details
+                                    or "outputs_dropped" in event.details))
             self._invalidate(cell_id, source=source, outputs=outputs)
             self._sync_structure()
             if cell_id in self._pos:
@@ -722,6 +797,12 @@ class NotebookView(ScrollView, can_focus=True):
         anchor = self._anchor()
         previous = self.editing[0] if self.editing else None
         self.editing = (cell_id, max(1, lines)) if cell_id is not None else None
+        if cell_id is not None and cell_id != previous:
+            self._collapse_selection()
+            if isinstance(self.editor, TextArea) and self.document.has(cell_id):
+                self.editor.show_line_numbers = (
+                    self.line_numbers(cell_id)
+                    and self.document.get(cell_id).cell_type == "code")
         for changed in {previous, cell_id} - {None}:
             assert changed is not None
             self._invalidate(changed, source=True)
@@ -739,19 +820,64 @@ class NotebookView(ScrollView, can_focus=True):
             return None
         return self._pos.get(self.selected_id)
 
+    @property
+    def selected_ids(self) -> list[str]:
+        """The selected cells in notebook order: the selected cell, or the range from the
+        range anchor to it."""
+        span = self._selection_span()
+        return [] if span is None else self._ids[span[0]:span[1] + 1]
+
+    def _selection_span(self) -> tuple[int, int] | None:
+        """The first and last position of the selected cells."""
+        index = self.selected_index
+        if index is None:
+            return None
+        other = self._pos.get(self.range_anchor, index) if self.range_anchor else index
+        return min(index, other), max(index, other)
+
+    def _in_selection(self, cell_id: str) -> bool:
+        if cell_id == self.selected_id:
+            return True
+        if self.range_anchor is None:
+            return False
+        span = self._selection_span()
+        index = self._pos.get(cell_id)
+        return span is not None and index is not None and span[0] <= index <= span[1]
+
+    def _collapse_selection(self) -> None:
+        """Keep only the selected cell selected."""
+        if self.range_anchor is not None:
+            self.range_anchor = None
+            self.refresh()
+
     def select(self, cell_id: str, *, scroll: bool = True) -> None:
-        """Select a cell and, if asked, scroll it into view."""
+        """Select a cell (only it) and, if asked, scroll it into view."""
         self._sync_structure()
         if cell_id not in self._pos:
             return
         self._select_index(self._pos[cell_id], scroll=scroll)
 
-    def _select_index(self, index: int, *, scroll: bool = True) -> None:
+    def select_range(self, first_id: str, last_id: str) -> None:
+        """Select the cells from `first_id` to `last_id`; `last_id` becomes the selected cell."""
+        self.select(last_id)
+        if first_id in self._pos and first_id != last_id:
+            self.range_anchor = first_id
+            self.refresh()
+
+    def _select_index(self, index: int, *, scroll: bool = True, extend: bool = False) -> None:
         if not self._ids:
             return
         index = max(0, min(index, len(self._ids) - 1))
         cell_id = self._ids[index]
         old = self.selected_id
+        if extend:
+            if self.range_anchor is None and old is not None and old != cell_id:
+                self.range_anchor = old
+            elif self.range_anchor == cell_id:
+                self.range_anchor = None
+            self.refresh()
+        else:
+            self._collapse_selection()
         self.selected_id = cell_id
         if scroll:
             self._relayout_depth += 1
@@ -787,6 +913,10 @@ class NotebookView(ScrollView, can_focus=True):
         index = bisect_right(self._tops, line) - 1
         cell_id = self._ids[index]
         entry = self._entries.get(cell_id)
+        if entry is not None and entry.source is not None and (
+                entry.numbered != self.line_numbers(cell_id)) and not (
+                self.editing and self.editing[0] == cell_id):
+            entry.source = None  # line numbers switched on or off: same height, redrawn
         if entry is None or not entry.complete:
             entry = self._ensure(index)
             if entry.outputs is not None and entry.outputs.images:
@@ -805,13 +935,21 @@ class NotebookView(ScrollView, can_focus=True):
                 body.cell_length, self._styles.get("output"))
         cell = self.document.get(cell_id) if self.document.has(cell_id) else None
         left = self._left_columns(cell, cell_id, first=offset == 0)
+        if self._match is not None and self._match.cell_id == cell_id:
+            spot = self._match_spot_in(entry)
+            if spot is not None and spot[0] == offset:
+                _, start, end = spot
+                body = Strip.join([body.crop(0, start),
+                                   Strip(Segment.apply_style(body.crop(start, end),
+                                                             post_style=MATCH_STYLE)),
+                                   body.crop(end)])
         if offset == 0 and cell is not None:
             body = self._with_badge(body, cell, cell_id)
         return Strip.join([left, body, Strip.blank(RIGHT_MARGIN)]).simplify()
 
     def _left_columns(self, cell: Cell | None, cell_id: str, *, first: bool) -> Strip:
         styles = self._styles
-        if cell_id == self.selected_id:
+        if self._in_selection(cell_id):
             editing = self.editing is not None and self.editing[0] == cell_id
             gutter = Segment("▌", styles["gutter-edit" if editing else "gutter-command"])
         else:
@@ -864,6 +1002,124 @@ class NotebookView(ScrollView, can_focus=True):
         room = max(0, width - badge.cell_length)
         return Strip.join([body.crop(0, room), badge]).crop(0, width)
 
+    # -- find ------------------------------------------------------------------------------
+
+    def show_match(self, cell_id: str, part: Literal["source", "outputs"], line: int,
+                   start: int, end: int) -> None:
+        """Select a cell, bring a line of it on screen and highlight columns of that line.
+
+        Args:
+            cell_id: the cell.
+            part: "source", or "outputs" (their text as :func:`nbtui.core.find.output_lines`
+                counts it).
+            line: the 0-based line of that part.
+            start: the first column (character index in the line) to highlight.
+            end: the column after the last.
+
+        Outputs that are hidden, or cut where the line would be, are shown or expanded.
+        """
+        if cell_id not in self._pos or not self.document.has(cell_id):
+            return
+        self.select(cell_id, scroll=False)
+        self._match = _Match(cell_id, part, line, start, end)
+        self._match_spot = None
+        if cell_id in self._pending_outputs:
+            self._invalidate(cell_id, outputs=True)
+        entry = self._ensure(self._pos[cell_id])
+        folds: list[Fold] = ["hidden", "collapsed", "expanded"]
+        unfolded = False
+        while (part == "outputs" and self._match_spot_in(entry) is None
+               and entry.outputs is not None and entry.outputs.more_line is not None
+               and self.fold_of(cell_id) != "expanded"):
+            # Not among the lines shown: show more of the outputs.
+            self._folds[cell_id] = folds[folds.index(self.fold_of(cell_id)) + 1]
+            self._invalidate(cell_id, outputs=True)
+            entry = self._ensure(self._pos[cell_id])
+            unfolded = True
+        if unfolded:
+            self._relayout(self._anchor())
+        spot = self._match_spot_in(entry)
+        top = self._tops[self._pos[cell_id]]
+        if spot is None:
+            assert entry.source is not None
+            row = len(entry.source) if part == "outputs" else 0
+        else:
+            row = spot[0]
+        self._show_line(top + row)
+        self.refresh()
+
+    def clear_match(self) -> None:
+        """Stop highlighting the find match."""
+        if self._match is not None:
+            self._match = None
+            self._match_spot = None
+            self.refresh()
+
+    def _show_line(self, line: int) -> None:
+        """Scroll a line of the whole list on screen, a third down when it was off screen."""
+        height = max(1, self.scrollable_content_region.height)
+        scroll = round(self.scroll_y)
+        if not scroll <= line < scroll + height:
+            self._scroll_to_line(line - height // 3)
+
+    def _match_spot_in(self, entry: _Entry) -> tuple[int, int, int] | None:
+        """The line of the cell (source lines first) and the screen columns of the match."""
+        match = self._match
+        if match is None or entry.source is None or entry.outputs is None:
+            return None
+        lines = entry.source if match.part == "source" else entry.outputs.lines
+        if self._match_spot is not None and self._match_spot[0] is lines:
+            return self._match_spot[1]
+        if match.part == "outputs" and entry.outputs.more_line is not None:
+            # Occurrences are counted from the top: only the lines above a cut follow it.
+            spot = self._locate(match, lines[:entry.outputs.more_line], entry.numbered)
+        else:
+            spot = self._locate(match, lines, entry.numbered)
+        if spot is not None and match.part == "outputs":
+            spot = (spot[0] + len(entry.source), spot[1], spot[2])
+        self._match_spot = (lines, spot)
+        return spot
+
+    def _locate(self, match: _Match, lines: list[Strip],
+                numbered: bool) -> tuple[int, int, int] | None:
+        """Where in the drawn lines of a part the match is: its line and screen columns."""
+        if not self.document.has(match.cell_id):
+            return None
+        cell = self.document.get(match.cell_id)
+        if match.part == "source":
+            texts = cell.source.split("\n")
+            if match.line >= len(texts):
+                return None
+            if cell.cell_type != "markdown" and match.line < len(lines):
+                # Code and raw sources are drawn a line per line, cut at the edge, not wrapped.
+                shift = line_number_width(len(texts)) if numbered and (
+                    cell.cell_type == "code") else 0
+                before = texts[match.line][:match.start].expandtabs(4)
+                upto = texts[match.line][:match.end].expandtabs(4)
+                return match.line, shift + cell_len(before), shift + cell_len(upto)
+        else:
+            texts = output_lines(cell.outputs)
+            if match.line >= len(texts):
+                return None
+        # Drawn lines that do not follow the text's lines (rendered markdown, wrapped or cut
+        # outputs): count the occurrences of the matched text up to the match and find the
+        # same occurrence among the drawn lines.
+        needle = texts[match.line][match.start:match.end]
+        if not needle:
+            return None
+        wanted = sum(text.count(needle) for text in texts[:match.line])
+        wanted += texts[match.line][:match.start].count(needle)
+        for row, strip in enumerate(lines):
+            drawn = strip.text
+            at = drawn.find(needle)
+            while at >= 0:
+                if wanted == 0:
+                    start = cell_len(drawn[:at])
+                    return row, start, start + cell_len(needle)
+                wanted -= 1
+                at = drawn.find(needle, at + len(needle))
+        return None
+
     # -- mouse -----------------------------------------------------------------------------
 
     def on_click(self, event: events.Click) -> None:
@@ -880,7 +1136,10 @@ class NotebookView(ScrollView, can_focus=True):
             self.select(cell_id, scroll=False)
             self.action_toggle_output()
             return
-        was_selected = cell_id == self.selected_id
+        if event.shift:
+            self._select_index(index, scroll=False, extend=True)
+            return
+        was_selected = cell_id == self.selected_id and self.range_anchor is None
         self.select(cell_id, scroll=False)
         if (was_selected or event.chain >= 2) and not (
                 self.editing and self.editing[0] == cell_id):
@@ -927,6 +1186,16 @@ class NotebookView(ScrollView, can_focus=True):
         """Select the last cell."""
         self._select_index(len(self._ids) - 1)
 
+    def action_extend_next(self) -> None:
+        """Extend the selection to the cell below (or shrink it from above)."""
+        index = self.selected_index
+        self._select_index(0 if index is None else index + 1, extend=True)
+
+    def action_extend_previous(self) -> None:
+        """Extend the selection to the cell above (or shrink it from below)."""
+        index = self.selected_index
+        self._select_index(0 if index is None else index - 1, extend=True)
+
     def _insert(self, *, above: bool, cell_type: str = "code", source: str = "",
                 metadata: dict[str, Any] | None = None) -> Cell | None:
         anchor_id = self.selected_id
@@ -966,38 +1235,37 @@ class NotebookView(ScrollView, can_focus=True):
         self._insert(above=False)
 
     def action_delete(self) -> None:
-        """Delete the selected cell on the second press of `d`."""
+        """Delete the selected cells on the second press of `d`."""
         if not self._chord_complete("d") or self.selected_id is None:
             return
         self.delete_selected()
 
-    def delete_selected(self) -> Cell | None:
-        """Delete the selected cell now and select its neighbour."""
-        cell_id = self.selected_id
-        if cell_id is None:
-            return None
-        index = self.selected_index or 0
+    def delete_selected(self) -> list[Cell]:
+        """Delete the selected cells now (one step for z) and select the cell after them."""
+        span = self._selection_span()
+        if span is None:
+            return []
         try:
-            (cell,) = self.document.delete_cells([cell_id], author=USER)
+            cells = self.document.delete_cells(self.selected_ids, author=USER)
         except DocumentError as exc:
             self._notify_error(exc)
-            return None
+            return []
         self.catch_up()
         if self._ids:
-            self._select_index(min(index, len(self._ids) - 1))
+            self._select_index(min(span[0], len(self._ids) - 1))
         else:
             self.selected_id = None
             self.post_message(self.SelectionChanged(None))
-        return cell
+        return cells
 
     def action_undo_delete(self) -> None:
-        """Bring back the most recently deleted cell."""
-        cell = self.document.restore_deleted(author=USER)
-        if cell is None:
+        """Bring back the cells of the last delete, cut or merge, selected."""
+        cells = self.document.restore_deleted_cells(author=USER)
+        if not cells:
             self.notify("Nothing to undelete.")
             return
         self.catch_up()
-        self.select(cell.id)
+        self.select_range(cells[0].id, cells[-1].id)
 
     def action_undo_agent_change(self) -> None:
         """Take back the last change an agent made to the selected cell: its edit, its move,
@@ -1032,33 +1300,110 @@ class NotebookView(ScrollView, can_focus=True):
             self.notify(f"Undid {who}'s edit of cell {number}.")
 
     def action_cut(self) -> None:
-        """Cut the selected cell to the clipboard."""
+        """Cut the selected cells to the clipboard."""
         if self.selected_id is None:
             return
         self.action_copy()
         self.delete_selected()
 
     def action_copy(self) -> None:
-        """Copy the selected cell to the clipboard."""
-        if self.selected_id is None:
-            return
-        cell = self.document.get(self.selected_id)
-        self.clipboard = [ClipboardCell(cell.cell_type, cell.source, dict(cell.metadata))]
+        """Copy the selected cells to the clipboard, in order."""
+        cells = [self.document.get(cell_id) for cell_id in self.selected_ids]
+        if cells:
+            self.clipboard = [ClipboardCell(cell.cell_type, cell.source, dict(cell.metadata))
+                              for cell in cells]
 
     def action_paste(self) -> None:
-        """Paste the clipboard's cells below the selected one."""
+        """Paste the clipboard's cells below the selected ones, in order."""
+        span = self._selection_span()
+        if span is not None and self.range_anchor is not None:
+            self._select_index(span[1], scroll=False)
         for item in self.clipboard:
             self._insert(above=False, cell_type=item.cell_type, source=item.source,
                          metadata=item.metadata)
 
     def action_to_type(self, cell_type: str) -> None:
-        """Change the selected cell's type."""
-        if self.selected_id is None:
+        """Change the selected cells' type."""
+        for cell_id in self.selected_ids:
+            try:
+                self.document.edit_cell(cell_id, cell_type=cell_type, author=USER)
+            except DocumentError as exc:
+                self._notify_error(exc)
+                return
+
+    def action_merge(self) -> None:
+        """Merge the selected cells into the first of them; one cell merges with the one below.
+
+        As in Jupyter the sources are joined with a newline, the first cell's type is kept
+        and outputs are dropped; z undoes it.
+        """
+        ids = self.selected_ids
+        if len(ids) == 1:
+            index = self._pos[ids[0]]
+            if index + 1 >= len(self._ids):
+                self.notify("There is no cell below to merge with.")
+                return
+            ids.append(self._ids[index + 1])
+        if not ids:
             return
         try:
-            self.document.edit_cell(self.selected_id, cell_type=cell_type, author=USER)
+            merged = self.document.merge_cells(ids, author=USER)
         except DocumentError as exc:
             self._notify_error(exc)
+            return
+        self.catch_up()
+        self.select(merged.id)
+
+    def action_move(self, step: int) -> None:
+        """Move the selected cells one place up (step -1) or down (step 1)."""
+        span = self._selection_span()
+        if span is None:
+            return
+        first, last = span
+        if step < 0 and first > 0:
+            # The cell above the range goes below it: one move, whatever the range's size.
+            neighbour, index = self._ids[first - 1], last
+        elif step > 0 and last + 1 < len(self._ids):
+            neighbour, index = self._ids[last + 1], first
+        else:
+            return
+        try:
+            self.document.move_cell(neighbour, index=index, author=USER)
+        except DocumentError as exc:
+            self._notify_error(exc)
+            return
+        self.catch_up()
+        if self.selected_id is not None:
+            self._scroll_cell_into_view(self.selected_id)
+        self.refresh()
+
+    def action_clear_outputs(self) -> None:
+        """Clear the outputs of the selected cells."""
+        self.document.clear_outputs(self.selected_ids, author=USER)
+
+    def action_clear_all_outputs(self) -> None:
+        """Clear the outputs of every cell."""
+        self.document.clear_outputs(author=USER)
+
+    def line_numbers(self, cell_id: str) -> bool:
+        """Whether a cell's source is drawn with line numbers (code cells only show them)."""
+        return self.all_line_numbers != (cell_id in self._line_numbers_toggled)
+
+    def action_toggle_line_numbers(self) -> None:
+        """Switch line numbers on or off for the selected cells (as the selected one was)."""
+        if self.selected_id is None:
+            return
+        show = not self.line_numbers(self.selected_id)
+        for cell_id in self.selected_ids:
+            if self.line_numbers(cell_id) != show:
+                self._line_numbers_toggled ^= {cell_id}
+        self.refresh()
+
+    def action_toggle_all_line_numbers(self) -> None:
+        """Switch line numbers on or off for every cell."""
+        self.all_line_numbers = not self.all_line_numbers
+        self._line_numbers_toggled.clear()
+        self.refresh()
 
     def action_toggle_output(self) -> None:
         """Cycle the selected cell's outputs: collapsed → expanded → hidden → collapsed.
@@ -1093,8 +1438,53 @@ class NotebookView(ScrollView, can_focus=True):
         self.notify("Following the agent." if self.follow else "Not following the agent.")
 
     def action_run(self, how: str) -> None:
-        """Run the selected cell (see :data:`~nbtui.tui.messages.RunHow`)."""
-        self.post_message(RunRequested(how, self.selected_id))  # type: ignore[arg-type]
+        """Run the selected cells (see :data:`~nbtui.tui.messages.RunHow`).
+
+        Several selected cells run in order; then run_next selects the cell after them (a new
+        one, edited, after the last cell) and run_insert inserts a cell below them to edit.
+        """
+        ids = self.selected_ids
+        if len(ids) <= 1:
+            self.post_message(RunRequested(how, self.selected_id))  # type: ignore[arg-type]
+            return
+        self.post_message(RunCellsRequested(ids))
+        if how == "run":
+            return
+        last = self._pos[ids[-1]]
+        if how == "run_next" and last + 1 < len(self._ids):
+            self._select_index(last + 1)
+            return
+        self._select_index(last)
+        cell = self.insert_below()
+        if cell is not None:
+            self.post_message(self.EditRequested(cell.id))
+
+    def _run_cells(self, cell_ids: list[str], *, restart: bool = False,
+                   none: str = "There are no cells to run.") -> None:
+        if not cell_ids:
+            self.notify(none)
+            return
+        self.post_message(RunCellsRequested(cell_ids, restart=restart))
+
+    def action_run_all(self) -> None:
+        """Run every cell, top to bottom."""
+        self._run_cells(self.cell_ids)
+
+    def action_run_above(self) -> None:
+        """Run the cells above the selected one (not it), as Jupyter does."""
+        index = self.selected_index
+        self._run_cells([] if index is None else self._ids[:index],
+                        none="There are no cells above this one.")
+
+    def action_run_below(self) -> None:
+        """Run the selected cell and every cell below it, as Jupyter does."""
+        index = self.selected_index
+        self._run_cells([] if index is None else self._ids[index:])
+
+    def action_restart_run_all(self) -> None:
+        """Restart the kernel and run every cell, on the second press of `)`."""
+        if self._chord_complete("right_parenthesis"):
+            self._run_cells(self.cell_ids, restart=True)
 
     def action_agent_access(self) -> None:
         """Let agents do more, or less: read → edit → run → read."""
