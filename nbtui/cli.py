@@ -16,6 +16,7 @@ import click
 
 from nbtui import __version__
 from nbtui.core import paths
+from nbtui.core.config import IMAGE_CHOICES, Config, load_config
 
 log = logging.getLogger("nbtui")
 
@@ -107,12 +108,13 @@ def require_ipynb(ctx: click.Context, param: click.Parameter, notebook: str) -> 
 def session_options(fn):  # noqa: ANN001, ANN201 - click decorator
     """Options shared by `open` and `serve`."""
     fn = click.option("--kernel", "kernel_name", metavar="NAME",
-                      help="Kernelspec to start (default: the notebook's, else python3).")(fn)
+                      help="Kernelspec to start (default: the notebook's, else the config "
+                      "file's kernel, else python3).")(fn)
     fn = click.option("--socket", "socket_path", metavar="PATH",
                       help="Where to put the agent socket (default: a private runtime dir).")(fn)
-    fn = click.option("--autosave", type=click.FloatRange(min=0), default=30.0,
-                      show_default=True, metavar="SECONDS",
-                      help="Save this often when there are changes (0: never).")(fn)
+    fn = click.option("--autosave", type=click.FloatRange(min=0), metavar="SECONDS",
+                      help="Save this often when there are changes (0: never; default: the "
+                      "config file's autosave, else 30).")(fn)
     fn = click.option("--agent-access", type=click.Choice(ACCESS_CHOICES), default="run",
                       show_default=True,
                       help="read: agents only read; edit: no code runs; run: everything.")(fn)
@@ -128,19 +130,49 @@ def main() -> None:
       nbtui NOTEBOOK          open a notebook (created if missing)
       nbtui serve NOTEBOOK    the same session without the terminal UI
       nbtui attach            MCP over stdio for an agent, bridged to a running session
+
+    Settings (kernel, autosave, images, theme, [keys]) are read from
+    $XDG_CONFIG_HOME/nbtui/config.toml, else ~/.config/nbtui/config.toml.
     """
 
 
-def _open_session(notebook: str, kernel_name: str | None, autosave: float, access: str):
+def _open_session(notebook: str, kernel_name: str | None, autosave: float | None, access: str,
+                  config: Config):
+    """The session of a notebook, with the config file's kernel and autosave where the command
+    line and the notebook say nothing."""
     from nbtui.core.policy import AgentPolicy
-    from nbtui.core.session import NotebookSession
+    from nbtui.core.session import DEFAULT_AUTOSAVE_SECONDS, NotebookSession
     from nbtui.core.storage import NotebookFileError
 
+    if kernel_name is None and config.kernel and _named_kernel(Path(notebook)) is None:
+        kernel_name = config.kernel
+    if autosave is None:
+        autosave = DEFAULT_AUTOSAVE_SECONDS if config.autosave is None else config.autosave
     try:
         return NotebookSession(notebook, kernel_name, autosave_seconds=autosave,
                                policy=AgentPolicy(access=access))
     except NotebookFileError as exc:
         raise UserError(str(exc)) from None
+
+
+def _named_kernel(notebook: Path) -> str | None:
+    """The kernelspec name a notebook file asks for (None: it names none, or it cannot be read:
+    opening it says why)."""
+    try:
+        with notebook.open("rb") as file:
+            spec = json.load(file).get("metadata", {}).get("kernelspec", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _load_config() -> tuple[Config, list[str]]:
+    """The user's config file, and its problems (each logged)."""
+    config, problems = load_config()
+    for problem in problems:
+        log.warning("%s", problem)
+    return config, problems
 
 
 async def _start_session(session, socket_path: str | None, with_agent: bool):  # noqa: ANN001, ANN202
@@ -187,8 +219,8 @@ async def _stop_session(session, lock, endpoint) -> None:  # noqa: ANN001
 @main.command("serve")
 @click.argument("notebook", type=click.Path(dir_okay=False), callback=require_ipynb)
 @session_options
-def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autosave: float,
-          agent_access: str) -> None:
+def serve(notebook: str, kernel_name: str | None, socket_path: str | None,
+          autosave: float | None, agent_access: str) -> None:
     """Run a notebook session without the terminal UI.
 
     Prints the socket path as the first line on stdout; saves and stops the kernel on
@@ -197,7 +229,8 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autos
     from nbtui.core.exit_watchdog import ExitWatchdog, SocketFile, stop_session_now
 
     setup_logging(to_stderr=True)
-    session = _open_session(notebook, kernel_name, autosave, agent_access)
+    config, _ = _load_config()  # problems go to stderr, through the log
+    session = _open_session(notebook, kernel_name, autosave, agent_access, config)
 
     async def run() -> None:
         lock, endpoint = await _start_session(session, socket_path, True)
@@ -232,13 +265,24 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None, autos
 @session_options
 @click.option("--no-agent", is_flag=True, help="Do not open the agent socket.")
 @click.option("--approve", is_flag=True, help="Ask before every agent execution.")
-def open_(notebook: str, kernel_name: str | None, socket_path: str | None, autosave: float,
-          agent_access: str, no_agent: bool, approve: bool) -> None:
+@click.option("--images", type=click.Choice(IMAGE_CHOICES),
+              help="How to show images (default: $NBTUI_IMAGES, else the config file's images, "
+              "else auto: detect from the terminal).")
+def open_(notebook: str, kernel_name: str | None, socket_path: str | None,
+          autosave: float | None, agent_access: str, no_agent: bool, approve: bool,
+          images: str | None) -> None:
     """Open NOTEBOOK in the terminal UI (created if it does not exist)."""
     setup_logging(to_stderr=False)
-    session = _open_session(notebook, kernel_name, autosave, agent_access)
+    config, problems = _load_config()
+    session = _open_session(notebook, kernel_name, autosave, agent_access, config)
+    from nbtui.tui import settings
     from nbtui.tui.app import run_app
+    from nbtui.tui.widgets.images import set_image_mode
 
+    images = images or ("auto" if os.environ.get("NBTUI_IMAGES") else config.images)
+    if images != "auto":
+        set_image_mode(images)  # type: ignore[arg-type]
+    settings.use_config(config, problems)
     run_app(session, start=lambda: _start_session(session, socket_path, not no_agent),
             stop=_stop_session, approve=approve)
     if session.last_save_error:
