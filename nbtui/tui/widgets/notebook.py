@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TextIO
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -686,7 +686,9 @@ class NotebookPane(Container):
     def _copy(self, text: str) -> None:
         lines = text.count("\n") + 1
         what = f"{lines} line{'s' if lines != 1 else ''}"
-        problem = terminal_clipboard_problem(self.app)
+        # A headless app (tests) has no terminal: the copy stays in `app.clipboard`.
+        problem = None if self.app.is_headless else terminal_clipboard_problem(
+            os.environ.get("TERM", ""), sys.__stderr__)
         if problem is not None:
             self.notify(f"Could not copy {what}: {problem}", severity="warning", timeout=8)
             return
@@ -706,18 +708,15 @@ class NotebookPane(Container):
                         "to arrive.", severity="warning", timeout=10)
 
 
-def terminal_clipboard_problem(app: Any) -> str | None:
+def terminal_clipboard_problem(term: str, stream: TextIO | None) -> str | None:
     """Why a clipboard escape (OSC 52) cannot reach the terminal, or None if it can.
 
     Args:
-        app: the running app (headless apps, in tests, keep the copy in `app.clipboard`).
+        term: the TERM environment variable.
+        stream: where Textual writes the screen (its drivers use stderr).
     """
-    if app.is_headless:
-        return None
-    term = os.environ.get("TERM", "")
     if term in NO_OSC52_TERMS:
         return f"this terminal (TERM={term}) has no clipboard escape (OSC 52)."
-    stream = sys.__stderr__
     if stream is None or not stream.isatty():
         return "nbtui's output is not a terminal."
     return None
