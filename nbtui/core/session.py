@@ -24,6 +24,7 @@ from nbtui.core.policy import AgentPolicy
 from nbtui.core.storage import (
     FileFingerprint,
     NotebookFileError,
+    check_new_path,
     load_notebook,
     new_notebook,
     save_notebook,
@@ -200,11 +201,14 @@ class NotebookSession:
             self._autosave_task = asyncio.create_task(self._autosave_loop())
 
     def _record_kernelspec(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        self._follow_kernel()
+
+    def _follow_kernel(self) -> None:
         # As JupyterLab does, the kernelspec follows the running kernel and is written with the
         # next save; that alone is no edit, or merely opening a notebook written with another
         # display name for the same kernel ("Python 3") would rewrite it.
-        if task.cancelled() or task.exception() is not None:
-            return
         for key, value in self._kernel_metadata().items():
             if self.document.metadata.get(key) != value:
                 self.document.follow_metadata(key, value)
@@ -263,21 +267,94 @@ class NotebookSession:
             NotebookFileError: the file could not be written, or it changed on disk
                 (FileChangedOnDisk).
         """
+        return self._write(self.path, self._fingerprint, force=force)
+
+    def save_as(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> SaveInfo:
+        """Write the notebook to another file and work on that file from now on.
+
+        The old file stays as it was last saved. A relative path is taken from the current
+        directory; `~` is the home directory. The same path as now is a plain `save`.
+
+        Args:
+            path: the new file, ending in .ipynb.
+            overwrite: replace a file that is already there.
+
+        Raises:
+            NotebookFileExists: a file is there and `overwrite` is false.
+            NotebookFileError: the name does not end in .ipynb, is a directory, or the file
+                could not be written (nothing changes then).
+        """
+        target = Path(path).expanduser().absolute()
+        if target == self.path:
+            return self.save(force=overwrite)
+        check_new_path(target, overwrite=overwrite)
+        info = self._write(target, None, force=True)
+        self.path = target
+        self.document.path = str(target)
+        return info
+
+    def _write(self, path: Path, expected: FileFingerprint | None, *, force: bool) -> SaveInfo:
         saving, self.saving = self.saving, True
         try:
             version, revision = self.document.version, self.document.revision
             notebook = self.document.to_notebook()
-            written, self._fingerprint = save_notebook(self.path, notebook, self._fingerprint,
-                                                       force=force)
+            written, self._fingerprint = save_notebook(path, notebook, expected, force=force)
             if self._upgrade_note_unsaved:
                 log.info("%s", self._upgrade_note_unsaved)
                 self._upgrade_note_saved, self._upgrade_note_unsaved = (
                     self._upgrade_note_unsaved, "")
             self.document.mark_saved(version)
             self.last_save_error = None
-            return SaveInfo(str(self.path), revision, written)
+            return SaveInfo(str(path), revision, written)
         finally:
             self.saving = saving
+
+    def reload(self) -> None:
+        """Replace the notebook's cells and metadata with what its file holds now; the kernel
+        keeps running.
+
+        The changes are the human's document operations (cells deleted, moved, edited,
+        inserted), so agents see them in the change feed. Cells keep their ids; a cell that is
+        only in the file gets a new id, written at the next save. Unsaved changes are lost.
+
+        Raises:
+            NotebookFileError: the file could not be read as a notebook (nothing changes).
+        """
+        loaded = load_notebook(self.path)
+        on_disk = Document(loaded.notebook, str(self.path))
+        document = self.document
+        kept = {cell.id for cell in on_disk.cells}
+        gone = [cell.id for cell in document.cells if cell.id not in kept]
+        if gone:
+            document.delete_cells(gone, author=USER)
+        for index, wanted in enumerate(on_disk.cells):
+            if not document.has(wanted.id):
+                cell = document.insert_cell(wanted.source, wanted.cell_type, index=index,
+                                            metadata=wanted.metadata, author=USER)
+            else:
+                if document.index_of(wanted.id) != index:
+                    document.move_cell(wanted.id, index=index, author=USER)
+                cell, _ = document.edit_cell(wanted.id, wanted.source,
+                                             cell_type=wanted.cell_type, author=USER)
+            # Metadata and attachments have no operation of their own; they are not in the
+            # feed, and the saved state below counts them.
+            cell.metadata, cell.attachments, cell.extra = (
+                wanted.metadata, wanted.attachments, wanted.extra)
+            if cell.cell_type == "code":
+                document.set_outputs(cell.id, wanted.outputs, author=USER)
+                document.set_status(cell.id, cell.status, author=USER,
+                                    execution_count=wanted.execution_count)
+        for key in [key for key in document.metadata if key not in on_disk.metadata]:
+            del document.metadata[key]
+        for key, value in on_disk.metadata.items():
+            if document.metadata.get(key) != value:
+                document.set_metadata(key, value, author=USER)
+        if self.kernel.state in ("idle", "busy"):
+            self._follow_kernel()
+        self._fingerprint = loaded.fingerprint
+        self._upgrade_note_unsaved = loaded.upgrade_note
+        self.last_save_error = None
+        document.mark_saved(document.version)
 
     def take_upgrade_note(self) -> str:
         """Once the first save changed the file's format (to 4.5, with cell ids) or its cell

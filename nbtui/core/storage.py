@@ -39,10 +39,12 @@ from nbtui.core.paths import UnsafeDirectory
 
 __all__ = [
     "FileChangedOnDisk",
+    "NotebookFileExists",
     "FileFingerprint",
     "LoadedNotebook",
     "NotebookFileError",
     "changed_on_disk",
+    "check_new_path",
     "load_notebook",
     "new_notebook",
     "recovery_dir",
@@ -68,6 +70,10 @@ class FileChangedOnDisk(NotebookFileError):
 
     Saving would overwrite someone else's work.
     """
+
+
+class NotebookFileExists(NotebookFileError):
+    """Saving a notebook under another name would replace a file that is already there."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,41 @@ def changed_on_disk(path: Path, expected: FileFingerprint | None) -> bool:
     if current is None or expected is None:
         return (current is None) != (expected is None)
     return not _same_content(target, path, current, expected)
+
+
+def check_new_path(path: Path, *, overwrite: bool = False) -> None:
+    """Check that a notebook can be saved under a new name (save as) before writing it.
+
+    Args:
+        path: The new file's path.
+        overwrite: Whether an existing file there may be replaced.
+
+    Raises:
+        NotebookFileExists: A file is there and ``overwrite`` is false.
+        NotebookFileError: The name does not end in .ipynb, is a directory or something other
+            than a file, or its directory is missing or not writable. One sentence.
+    """
+    path = Path(path)
+    name = _display_name(path)
+    if path.is_dir():
+        raise NotebookFileError(f"{path} is a directory; give a file name ending in .ipynb.")
+    if not path.name.lower().endswith(".ipynb"):
+        raise NotebookFileError(f"{name} is not a .ipynb file name, so nbtui will not save "
+                                "the notebook there.")
+    if not path.parent.is_dir():
+        raise NotebookFileError(
+            f"Could not save {name}: the directory {path.parent} does not exist.")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise NotebookFileError(
+            f"Could not save {name}: the directory {path.parent} is not writable.")
+    if os.path.lexists(path):
+        if not path.is_file():
+            raise NotebookFileError(f"{name} is not a regular file, so nbtui will not "
+                                    "replace it with the notebook.")
+        if not overwrite:
+            raise NotebookFileExists(f"{name} already exists.")
+        if not os.access(path, os.W_OK):
+            raise NotebookFileError(f"Could not save {name}: the file is read-only.")
 
 
 def save_notebook(
