@@ -28,6 +28,7 @@ from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.keys import format_key
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import Screen
@@ -36,7 +37,7 @@ from textual.worker import WorkerFailed
 
 from nbtui.core.document import DocumentEvent
 from nbtui.core.exit_watchdog import ExitWatchdog, SocketFile, stop_session_now
-from nbtui.core.kernel import KernelEvent
+from nbtui.core.kernel import KernelError, KernelEvent
 from nbtui.core.policy import ACCESS_MODES, EDIT, READ, RUN
 from nbtui.core.session import Activity, NotebookSession
 from nbtui.core.storage import FileChangedOnDisk, NotebookFileError
@@ -47,13 +48,20 @@ from nbtui.tui.messages import (
     ApprovalModeRequested,
     DirtyMaybeChanged,
     DocumentChanged,
-    KernelRequested,
     KernelStateChanged,
-    RunRequested,
     SessionStarted,
 )
-from nbtui.tui.screens.dialogs import ApprovalScreen, QuitChoice, QuitScreen
-from nbtui.tui.screens.help import HelpScreen, binding_rows
+from nbtui.tui.screens.dialogs import (
+    ApprovalScreen,
+    QuitChoice,
+    QuitScreen,
+    ReloadScreen,
+    SaveAsScreen,
+    SaveConflictChoice,
+    SaveConflictScreen,
+)
+from nbtui.tui.screens.help import Command, HelpScreen, commands
+from nbtui.tui.screens.kernel_picker import KernelPickerScreen, installed_kernels
 from nbtui.tui.settings import apply_settings
 from nbtui.tui.widgets.activity_log import ActivityLog
 from nbtui.tui.widgets.editor import CellEditor
@@ -70,9 +78,6 @@ StartFunction = Callable[[], Awaitable[tuple[Any, Any]]]
 StopFunction = Callable[[NotebookSession, Any, Any], Awaitable[None]]
 """Saves, stops the kernel and removes the socket."""
 
-FORCE_SAVE_SECONDS = 10.0
-"""A second ctrl+s within this time overwrites a notebook that changed on disk."""
-
 SAVE_ERROR_POLL_SECONDS = 2.0
 
 ACCESS_NOTICES = {
@@ -80,6 +85,14 @@ ACCESS_NOTICES = {
     EDIT: "Agents may now edit cells, but not run code.",
     RUN: "Agents may now edit cells and run code.",
 }
+
+
+ACCESS_COMMANDS = {
+    READ: "Agents: read only",
+    EDIT: "Agents: edit, no runs",
+    RUN: "Agents: edit and run",
+}
+"""The palette's commands that set what agents may do (they have no key of their own)."""
 
 
 UI_ERRORS_KEPT = 20
@@ -155,10 +168,17 @@ class NotebookApp(App[None]):
     TITLE = "nbtui"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save the notebook", priority=True),
-        Binding("ctrl+q", "quit", "Quit (asks when there are unsaved changes)", priority=True),
-        Binding("question_mark", "help", "Show this help", key_display="?"),
-        Binding("l", "toggle_log", "Show or hide the activity log"),
+        Binding("ctrl+s", "save", "Save the notebook", priority=True, id="app.save"),
+        Binding("ctrl+shift+s", "save_as", "Save the notebook as another file",
+                priority=True, id="app.save_as"),
+        Binding("S", "save_as", "Save the notebook as another file (fallback)",
+                id="app.save_as_fallback"),
+        Binding("ctrl+o", "reload", "Reload the notebook from disk", id="app.reload"),
+        Binding("ctrl+k", "change_kernel", "Change the kernel", id="app.change_kernel"),
+        Binding("ctrl+q", "quit", "Quit (asks when there are unsaved changes)", priority=True,
+                id="app.quit"),
+        Binding("question_mark", "help", "Show this help", key_display="?", id="app.help"),
+        Binding("ctrl+l", "toggle_log", "Show or hide the activity log", id="app.toggle_log"),
     ]
 
     def __init__(self, session: NotebookSession, *, start: StartFunction | None = None,
@@ -173,7 +193,6 @@ class NotebookApp(App[None]):
         self._discard_changes = False
         self._finished = False
         self._unsubscribe: list[Callable[[], None]] = []
-        self._save_conflict_at = 0.0
         self._approvals: deque[ApprovalRequest] = deque()
         self._asking: ApprovalRequest | None = None
         self.ui_errors: deque[BaseException] = deque(maxlen=UI_ERRORS_KEPT)
@@ -459,37 +478,150 @@ class NotebookApp(App[None]):
             self.push_screen(QuitScreen(), chosen)
 
     def action_save(self) -> None:
-        """Save the notebook (a second ctrl+s overwrites a file that changed on disk)."""
+        """Save the notebook; if the file changed on disk, ask what to do (ctrl+s again on
+        that question overwrites it)."""
+        if isinstance(self.screen, SaveConflictScreen):
+            self.screen.dismiss("overwrite")
+            return
+        self._save(force=False)
+
+    def _save(self, *, force: bool) -> None:
         self.pane.flush_edit()
-        force = time.monotonic() - self._save_conflict_at < FORCE_SAVE_SECONDS
         try:
             info = self.session.save(force=force)
         except FileChangedOnDisk as exc:
-            self._save_conflict_at = time.monotonic()
-            self.notify(f"{exc} Press ctrl+s again to overwrite it.", severity="warning",
-                        timeout=FORCE_SAVE_SECONDS)
+            self.push_screen(SaveConflictScreen(f"{exc} What now?"), self._conflict_answered)
             return
         except NotebookFileError as exc:
             self.notify(str(exc), severity="error", timeout=10)
             return
-        self._save_conflict_at = 0.0
+        self._show_saved(info.path)
+
+    def _show_saved(self, path: str) -> None:
+        status = self.status_bar
+        status.notebook = self.session.path.name
+        status.save_error = ""
+        status.dirty = self.session.document.dirty
+        self.notify(f"Saved {Path(path).name}.", timeout=2)
+
+    def _conflict_answered(self, choice: SaveConflictChoice | None) -> None:
+        if choice == "overwrite":
+            self._save(force=True)
+        elif choice == "save_as":
+            self.action_save_as()
+        elif choice == "reload":
+            self._reload()
+
+    def action_save_as(self) -> None:
+        """Save the notebook as another file and go on working on that file."""
+        if isinstance(self.screen, SaveAsScreen):
+            return
+        self.pane.flush_edit()
+
+        def saved(path: Path | None) -> None:
+            if path is not None:
+                self._show_saved(str(path))
+
+        self.push_screen(SaveAsScreen(str(self.session.path), self._save_as), saved)
+
+    def _save_as(self, path: Path, overwrite: bool) -> None:
+        """Save as `path` (the save-as dialog's callback); the session's lock and record
+        follow the notebook to its new name.
+
+        Raises:
+            NotebookFileError: the notebook could not be saved there (nothing changed).
+        """
+        path = Path(path).expanduser().absolute()
+        lock = self._session_lock
+        if lock is None or path == self.session.path:
+            self.session.save_as(path, overwrite=overwrite)
+            return
+        old = self.session.path
+        try:
+            lock.move_to(path)
+        except Exception as exc:  # SessionError, UnsafeDirectory: one sentence each
+            raise NotebookFileError(str(exc)) from exc
+        try:
+            self.session.save_as(path, overwrite=overwrite)
+        except BaseException:
+            lock.move_to(old)
+            raise
+
+    @property
+    def _session_lock(self) -> Any:
+        """The notebook's lock that the start function took (None: none, or not started)."""
+        task = self._start_task
+        return task.result()[0] if self.owns_notebook and task is not None else None
+
+    def action_reload(self) -> None:
+        """Replace the notebook with its file's content (asks first when there are unsaved
+        changes); the kernel keeps running."""
+        self.pane.flush_edit()
+        if not self.session.document.dirty:
+            self._reload()
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "reload":
+                self._reload()
+
+        if not isinstance(self.screen, ReloadScreen):
+            self.push_screen(ReloadScreen(
+                f"{self.session.path.name} has unsaved changes here; reloading it from disk "
+                "drops them."), answered)
+
+    def _reload(self) -> None:
+        self.pane.leave_edit()
+        try:
+            self.session.reload()
+        except NotebookFileError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
         self.status_bar.save_error = ""
         self.status_bar.dirty = self.session.document.dirty
-        self.notify(f"Saved {Path(info.path).name}.", timeout=2)
+        self.notify(f"Reloaded {self.session.path.name} from disk.", timeout=3)
+
+    def action_change_kernel(self) -> None:
+        """Pick another installed kernel for the notebook."""
+        if isinstance(self.screen, KernelPickerScreen):
+            return
+        try:
+            kernels = installed_kernels()
+        except Exception as exc:  # noqa: BLE001 - a broken Jupyter path is one line
+            log.exception("Could not list the installed kernels")
+            self.notify(f"Could not list the installed kernels: {exc}", severity="error")
+            return
+        if not kernels:
+            self.notify("No kernels are installed (jupyter kernelspec list shows none).",
+                        severity="error")
+            return
+
+        def picked(name: str | None) -> None:
+            if name is not None and name != self.session.kernel_name:
+                self.run_worker(self._change_kernel(name), group="change-kernel")
+
+        self.push_screen(KernelPickerScreen(kernels, self.session.kernel_name), picked)
+
+    async def _change_kernel(self, name: str) -> None:
+        self.notify(f"Starting the {name} kernel…", timeout=3)
+        try:
+            await self.session.change_kernel(name)
+        except KernelError as exc:  # NoSuchKernel too: one sentence
+            self.notify(str(exc), title="Kernel", severity="error", timeout=10)
+        self.status_bar.kernel_name = self.session.kernel_name
+        self.status_bar.dirty = self.session.document.dirty
 
     def action_help(self) -> None:
         """Show every key."""
         if isinstance(self.screen, HelpScreen):
             return
-        sections = [
-            ("Command mode (the cell list)", binding_rows(NotebookView.BINDINGS)),
-            ("Edit mode (typing in a cell)", binding_rows(CellEditor.BINDINGS)),
-            ("Anywhere", binding_rows(self.BINDINGS) + [
-                ("ctrl+p", "Command palette: every action by name"),
-                ("mouse", "Click a cell to select it, click again (or double-click) to edit"),
-            ]),
-        ]
-        self.push_screen(HelpScreen(sections))
+        sections = [(title, [(command.key_text, command.description) for command in found])
+                    for title, _widget, found in self._command_scopes(editing=True)]
+        sections[-1][1].extend([
+            (format_key(self.COMMAND_PALETTE_BINDING), "Command palette: every command by name"),
+            ("mouse", "Click a cell to select it, click again (or double-click) to edit"),
+        ])
+        self.push_screen(HelpScreen([(title, rows) for title, rows in sections if rows]))
 
     def action_toggle_log(self) -> None:
         """Show or hide the activity log."""
@@ -620,54 +752,46 @@ class NotebookApp(App[None]):
 
     # -- command palette ---------------------------------------------------------------------
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        view = self.view
-        pane = self.pane
-
-        def run(how: str) -> Callable[[], None]:
-            return lambda: pane.post_message(
-                RunRequested(how, view.selected_id))  # type: ignore[arg-type]
-
-        def kernel(what: str) -> Callable[[], None]:
-            return lambda: pane.post_message(KernelRequested(what))  # type: ignore[arg-type]
-
-        commands = [
-            ("Run cell", "Run the selected cell (ctrl+enter, ctrl+e)", run("run")),
-            ("Run cell and select next", "shift+enter, ctrl+r", run("run_next")),
-            ("Run cell and insert below", "alt+enter", run("run_insert")),
-            ("Edit cell", "enter", pane.enter_edit),
-            ("Insert cell above", "a", view.action_insert_above),
-            ("Insert cell below", "b", view.action_insert_below),
-            ("Delete cell", "d d", view.delete_selected),
-            ("Undo cell deletion", "z", view.action_undo_delete),
-            ("Cut cell", "x", view.action_cut),
-            ("Copy cell", "c", view.action_copy),
-            ("Paste cell below", "v", view.action_paste),
-            ("Make cell markdown", "m", lambda: view.action_to_type("markdown")),
-            ("Make cell code", "y", lambda: view.action_to_type("code")),
-            ("Make cell raw", "r", lambda: view.action_to_type("raw")),
-            ("Toggle output", "o: collapsed, expanded, hidden", view.action_toggle_output),
-            ("Follow the agent", "f: scroll to where agents work", view.action_toggle_follow),
-            ("Undo the agent's change to this cell", "u: its edit, move or insert",
-             view.action_undo_agent_change),
-            ("Agents: read only", "A cycles read → edit → run",
-             lambda: self.set_agent_access(READ)),
-            ("Agents: edit, no runs", "A cycles read → edit → run",
-             lambda: self.set_agent_access(EDIT)),
-            ("Agents: edit and run", "A cycles read → edit → run",
-             lambda: self.set_agent_access(RUN)),
-            ("Agents: ask before every run" if not self.approving
-             else "Agents: run without asking", "ctrl+a switches approval on and off",
-             self.set_approval),
-            ("Interrupt the kernel", "i i", kernel("interrupt")),
-            ("Restart the kernel", "0 0", kernel("restart")),
-            ("Save notebook", "ctrl+s", self.action_save),
-            ("Toggle activity log", "l", self.action_toggle_log),
-            ("Show keys", "?", self.action_help),
+    def _command_scopes(self, *, editing: bool) -> list[tuple[str, Any, list[Command]]]:
+        """(help section, widget that runs them, commands) for every widget with commands,
+        the keys as the user's keymap has them; the editor's only when `editing`."""
+        keymap = self._keymap  # the remaps set by set_keymap (the user's settings)
+        scopes: list[tuple[str, Any, type]] = [
+            ("Command mode (the cell list)", self.view, NotebookView),
+            ("Edit mode (typing in a cell)", self.pane.editor, CellEditor),
+            ("The notebook (both modes)", self.pane, NotebookPane),
+            ("Anywhere", self, NotebookApp),
         ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
+        return [(title, widget, commands(cls.BINDINGS, keymap))
+                for title, widget, cls in scopes if editing or cls is not CellEditor]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Textual's own "Quit" and "Keys" would shadow nbtui's quit and help.
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command
+        editing = self.pane.mode == "edit"
+        scopes = self._command_scopes(editing=editing)
+        if editing:  # the editor's commands first: while editing, they are the ones meant
+            scopes.insert(0, scopes.pop(1))
+        offered: set[str] = set()
+        for _title, widget, found in scopes:
+            for command in found:
+                if command.description not in offered:
+                    offered.add(command.description)
+                    yield SystemCommand(command.description, command.key_text,
+                                        self._runner(command, widget))
+        for access in ACCESS_MODES:
+            yield SystemCommand(ACCESS_COMMANDS[access], "A cycles read → edit → run",
+                                functools.partial(self.set_agent_access, access))
+
+    def _runner(self, command: Command, widget: Any) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            # A command whose key is pressed twice (d d) runs when chosen once.
+            for _ in range(command.presses):
+                await self.run_action(command.action, widget)
+
+        return run
 
 
 def run_app(session: NotebookSession, *, start: StartFunction, stop: StopFunction,

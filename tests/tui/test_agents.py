@@ -124,13 +124,13 @@ async def test_activity_log_lists_agent_actions_with_scratch_code(notebook):
         activity.add(Activity(time.time(), "claude", "edit_cell", cell_id, "changed 1 line"))
         activity.add(Activity(time.time(), "claude", "run_code", None, "ok: 42",
                               code="import math\nmath.sqrt(42)"))
-        await pilot.press("l")
+        await pilot.press("ctrl+l")
         assert app.activity_log.display
         text = await wait_until(pilot, lambda: "math.sqrt(42)" in screen_text(app)
                                 and screen_text(app), what="the log on screen")
         assert "edit_cell" in text and cell_id in text and "changed 1 line" in text
         assert "run_code" in text and "math.sqrt(42)" in text and "ok: 42" in text
-        await pilot.press("l")
+        await pilot.press("ctrl+l")
         await pilot.pause()
         assert not app.activity_log.display
 

@@ -164,7 +164,7 @@ def test_activity_log_with_an_agent_at_work(snap_compare: Any, tmp_path: Path) -
                                        "metadata": {}, "data": {"text/plain": "38.9"}}],
                              author=KERNEL)
         document.finish_run("oops", "ok", author="claude", execution_count=5)
-        await pilot.press("l")
+        await pilot.press("ctrl+l")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=agent_fixes_a_cell)
 

@@ -1,8 +1,11 @@
-"""Small questions to the human: quitting with unsaved changes, approving an agent's run."""
+"""Small questions to the human: quitting with unsaved changes, approving an agent's run, a save
+that found the file changed on disk, saving under another name, reloading from disk."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from rich.text import Text
@@ -14,7 +17,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Button, Static, TextArea
+from textual.widgets import Button, Input, Static, TextArea
+
+from nbtui.core.storage import NotebookFileError, NotebookFileExists
 
 QuitChoice = Literal["save", "discard", "cancel"]
 
@@ -43,6 +48,141 @@ class QuitScreen(ModalScreen[QuitChoice]):
     def action_choose(self, choice: QuitChoice) -> None:
         """Answer the question."""
         self.dismiss(choice)
+
+
+class ChoiceScreen(ModalScreen[str]):
+    """A question answered by one of a few buttons, each with its key (see BINDINGS).
+
+    Args:
+        question: the question, one or two sentences.
+    """
+
+    DEFAULT_CSS = """
+    ChoiceScreen { align: center middle; }
+    """
+
+    CHOICES: ClassVar[list[tuple[str, str, str]]] = []
+    """(answer, button label with its keys, button variant) for each answer."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.question, style="bold"), classes="dialog-question")
+            with Horizontal(classes="dialog-buttons"):
+                for answer, label, variant in self.CHOICES:
+                    yield Button(label, id=answer, variant=variant)  # type: ignore[arg-type]
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_choose(self, choice: str) -> None:
+        """Answer the question."""
+        self.dismiss(choice)
+
+
+SaveConflictChoice = Literal["overwrite", "save_as", "reload", "cancel"]
+
+
+class SaveConflictScreen(ChoiceScreen):
+    """The file changed on disk since nbtui read or saved it: overwrite it, save the notebook
+    as another file, or reload the file (dropping the changes made here)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "choose('overwrite')", "Overwrite the file"),
+        Binding("a", "choose('save_as')", "Save as another file"),
+        Binding("r", "choose('reload')", "Reload from disk"),
+        Binding("escape,c", "choose('cancel')", "Cancel"),
+    ]
+    CHOICES: ClassVar[list[tuple[str, str, str]]] = [
+        ("overwrite", "Overwrite (o, ctrl+s)", "error"),
+        ("save_as", "Save as… (a)", "primary"),
+        ("reload", "Reload from disk (r)", "warning"),
+        ("cancel", "Cancel (esc)", "default"),
+    ]
+
+
+class ReloadScreen(ChoiceScreen):
+    """Reloading would drop unsaved changes: go ahead, or not."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r,enter", "choose('reload')", "Reload from disk"),
+        Binding("escape,c", "choose('cancel')", "Cancel"),
+    ]
+    CHOICES: ClassVar[list[tuple[str, str, str]]] = [
+        ("reload", "Reload, dropping the changes (r)", "warning"),
+        ("cancel", "Cancel (esc)", "default"),
+    ]
+
+
+class SaveAsScreen(ModalScreen[Path | None]):
+    """Asks for the file to save the notebook as, prefilled with its current path.
+
+    The dialog stays open until the save works, saying in one sentence why a name is refused;
+    a file that exists is replaced only when enter is pressed a second time on the same name.
+    Dismissed with the new path, or None when cancelled.
+
+    Args:
+        path: the notebook's current path.
+        save: saves the notebook as the given path, replacing a file there when the second
+            argument is true; raises NotebookFileError (NotebookFileExists for an existing
+            file) when it cannot.
+    """
+
+    DEFAULT_CSS = """
+    SaveAsScreen { align: center middle; }
+    SaveAsScreen #save-as-path { margin: 1 0 0 0; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, path: str, save: Callable[[Path, bool], object]) -> None:
+        super().__init__()
+        self.path = path
+        self._save = save
+        self._confirmed: Path | None = None
+        """The existing file the human was asked about: enter again on it replaces it."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="save-as"):
+            yield Static(Text("Save the notebook as", style="bold"))
+            yield Input(self.path, id="save-as-path")
+            yield Static(id="save-as-error")
+            yield Static(Text("enter saves, esc cancels", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.query_one("#save-as-error", Static)
+        text = event.value.strip()
+        if not text:
+            error.update(Text("Type a file name ending in .ipynb.", style="bold"))
+            return
+        path = Path(text).expanduser().absolute()
+        try:
+            self._save(path, path == self._confirmed)
+        except NotebookFileExists:
+            self._confirmed = path
+            error.update(Text(f"{path.name} already exists; press enter again to replace it.",
+                              style="bold"))
+            return
+        except NotebookFileError as exc:
+            self._confirmed = None
+            error.update(Text(str(exc), style="bold"))
+            return
+        self.dismiss(path)
+
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)
 
 
 ANSWER_DELAY_SECONDS = 0.4
