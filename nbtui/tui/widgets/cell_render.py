@@ -168,9 +168,13 @@ def _count_upto(text: str, limit: int) -> int:
     return count
 
 
+LINE_NUMBER_MARGIN = 2
+"""Spaces after a line number, as the editor (a TextArea) leaves them."""
+
+
 def line_number_width(line_count: int) -> int:
-    """Columns the line numbers of a source with `line_count` lines take (with a space)."""
-    return len(str(line_count)) + 1
+    """Columns the line numbers of a source with `line_count` lines take, margin included."""
+    return len(str(line_count)) + LINE_NUMBER_MARGIN
 
 
 def choose_mime(data: dict[str, Any]) -> str | None:
@@ -271,7 +275,8 @@ class CellPainter:
                 # Cut at the edge: say so with a dim ellipsis in the last column.
                 line = Strip.join([line.crop(0, text_width - 1), Strip([cut_mark])])
             if numbers:
-                label = Strip([Segment(f"{number:>{number_width - 1}} ", dim)])
+                label = Strip([Segment(f"{number:>{number_width - LINE_NUMBER_MARGIN}}"
+                                       + " " * LINE_NUMBER_MARGIN, dim)])
                 line = Strip.join([label, line])
             lines.append(line.adjust_cell_length(width, base))
         return lines
