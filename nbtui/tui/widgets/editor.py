@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import ClassVar
 
@@ -27,6 +28,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.binding import Binding, BindingType
 from textual.geometry import Offset, Size
 from textual.message import Message
@@ -59,6 +61,22 @@ _STRING_OR_COMMENT = re.compile(r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|#""")
 
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _OPENING = {closing: opening for opening, closing in _BRACKETS.items()}
+
+ALT_ENTER = "\x1b\r"
+"""What tmux, and every terminal not using the kitty keyboard protocol, sends for alt+enter."""
+
+
+@dataclass(frozen=True)
+class _NamedKey:
+    """A key name where Textual's table of sequences expects a member of its Keys enum."""
+
+    value: str
+
+
+def deliver_alt_enter() -> None:
+    """Make ESC CR arrive as alt+enter (Textual 8.2.8 reads it as enter: it drops the alt of
+    any key that is not a character), so that run-and-insert works in tmux; idempotent."""
+    ANSI_SEQUENCES_KEYS.setdefault(ALT_ENTER, (_NamedKey("alt+enter"),))  # type: ignore[arg-type]
 
 
 class EditorDocument(Document):
@@ -256,6 +274,10 @@ class CellEditor(TextArea):
         self.cell_id: str | None = None
         self.block_indent: str | None = None
         """What `enter` adds after a line that opens a block (None: only keep the indent)."""
+
+    def on_mount(self) -> None:
+        # The editor and the cell list bind alt+enter: make sure the key can arrive.
+        deliver_alt_enter()
 
     def load_cell(self, cell_id: str, source: str, cell_type: str,
                   language: str | None) -> None:
