@@ -117,3 +117,27 @@ async def test_entering_edit_mode_keeps_only_the_edited_cell_selected(notebook):
         await pilot.press("J", "enter")
         await wait_until(pilot, lambda: app.pane.mode == "edit", what="edit mode")
         assert app.view.selected_ids == [app.view.cell_ids[1]]
+
+
+async def test_keys_on_a_range_an_agent_just_shrank_act_on_the_cells_left(notebook):
+    """Cells an agent deleted a moment ago, still on screen in the range, are skipped: clear,
+    copy, retype, merge and delete act on the others without an error."""
+    cells = [{"cell_type": "code", "source": f"print({i})", "metadata": {},
+              "execution_count": i + 1,
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": f"{i}\n"}]}
+             for i in range(5)]
+    async with running_app(notebook(cells)) as (app, pilot):
+        doc, view = app.session.document, app.view
+        await pilot.press("J", "J", "J")
+        doc.delete_cells([doc.cells[1].id], author="claude")
+        view.action_clear_outputs()
+        view.action_copy()
+        view.action_to_type("raw")
+        assert [cell.outputs == [] for cell in doc.cells] == [True, True, True, False]
+        assert [item.source for item in view.clipboard] == ["print(0)", "print(2)", "print(3)"]
+        assert [cell.cell_type for cell in doc.cells] == ["raw", "raw", "raw", "code"]
+        view.action_merge()
+        assert [cell.source for cell in doc.cells] == ["print(0)\nprint(2)\nprint(3)",
+                                                       "print(4)"]
+        await pilot.pause()
+        assert "print(2)" in view.visible_text() and app.is_running

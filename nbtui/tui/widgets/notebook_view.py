@@ -823,9 +823,12 @@ class NotebookView(ScrollView, can_focus=True):
     @property
     def selected_ids(self) -> list[str]:
         """The selected cells in notebook order: the selected cell, or the range from the
-        range anchor to it."""
+        range anchor to it (without cells deleted a moment ago that the view still shows)."""
         span = self._selection_span()
-        return [] if span is None else self._ids[span[0]:span[1] + 1]
+        if span is None:
+            return []
+        return [cell_id for cell_id in self._ids[span[0]:span[1] + 1]
+                if self.document.has(cell_id)]
 
     def _selection_span(self) -> tuple[int, int] | None:
         """The first and last position of the selected cells."""
