@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from rich.console import Console
 from tui_helpers import running_app, screen_text, wait_until
 
@@ -61,7 +61,7 @@ def restore_image_settings() -> Iterator[None]:
 # -- choosing the way ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["halfblock", "kitty", "sixel", "none"])
+@pytest.mark.parametrize("mode", ["symbols", "halfblock", "kitty", "sixel", "none"])
 def test_nbtui_images_overrides_the_detection(mode: str) -> None:
     """NBTUI_IMAGES=MODE is obeyed even where detection would say otherwise (inside tmux)."""
     env = {"NBTUI_IMAGES": mode.upper(), "TMUX": "/tmp/tmux-1/default,1,0", "TERM": "screen"}
@@ -84,9 +84,10 @@ def test_nbtui_images_auto_or_unknown_detects() -> None:
     {"STY": "1234.pts-0.box", "TERM": "xterm-kitty"},
     {"ZELLIJ": "0", "TERM": "xterm-kitty"},
 ])
-def test_multiplexers_get_half_blocks(env: dict[str, str]) -> None:
-    """Inside tmux (or screen, zellij) images are half blocks, whatever the outer terminal."""
-    assert detect_image_mode(env).mode == "halfblock"
+def test_multiplexers_get_text_symbols(env: dict[str, str]) -> None:
+    """Inside tmux (or screen, zellij) images are drawn with text symbols, whatever the outer
+    terminal."""
+    assert detect_image_mode(env).mode == "symbols"
 
 
 def test_kitty_is_recognised_by_its_term_also_over_ssh() -> None:
@@ -99,7 +100,7 @@ def test_kitty_window_id_counts_only_without_another_terminal_program() -> None:
     """KITTY_WINDOW_ID means kitty unless TERM_PROGRAM names another terminal started from it."""
     assert detect_image_mode({"KITTY_WINDOW_ID": "2", "TERM": "xterm-256color"}).mode == "kitty"
     other = {"KITTY_WINDOW_ID": "2", "TERM": "xterm-256color", "TERM_PROGRAM": "vscode"}
-    assert detect_image_mode(other).mode == "halfblock"
+    assert detect_image_mode(other).mode == "symbols"
     wezterm = {"KITTY_WINDOW_ID": "2", "TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}
     assert detect_image_mode(wezterm).mode == "sixel"
 
@@ -110,16 +111,17 @@ def test_sixel_terminals_get_sixel_only_with_a_known_cell_size(program: str) -> 
     env = {"TERM": "xterm-256color", "TERM_PROGRAM": program}
     assert detect_image_mode(env, pixel_size_known=True).mode == "sixel"
     unsized = detect_image_mode(env, pixel_size_known=False)
-    assert unsized.mode == "halfblock" and "pixels" in unsized.reason
+    assert unsized.mode == "symbols" and "pixels" in unsized.reason
 
 
 @pytest.mark.parametrize("env", [
     {}, {"TERM": "xterm-256color"}, {"TERM": "xterm-256color", "TERM_PROGRAM": "vscode"},
     {"TERM": "xterm-256color", "TERM_PROGRAM": "Apple_Terminal"}, {"TERM": "alacritty"},
 ])
-def test_unknown_terminals_get_half_blocks(env: dict[str, str]) -> None:
-    """Terminals without a known graphics protocol get half blocks, which always work."""
-    assert detect_image_mode(env).mode == "halfblock"
+def test_unknown_terminals_get_text_symbols(env: dict[str, str]) -> None:
+    """Terminals without a known graphics protocol get text symbols, which work wherever text
+    does."""
+    assert detect_image_mode(env).mode == "symbols"
 
 
 def test_fit_picture_sizes_a_picture_in_cells() -> None:
@@ -228,6 +230,43 @@ def test_kitty_needs_true_colour_else_half_blocks() -> None:
     assert PLACEHOLDER in rendered("kitty", "truecolor")
     text = rendered("kitty", "256")
     assert PLACEHOLDER not in text and "▀" in text
+
+
+def diagonal(width: int = 300, height: int = 200) -> Image.Image:
+    """A white picture crossed by a thin dark diagonal line and a small dark square."""
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.line((0, height - 1, width - 1, 0), fill=(20, 20, 20), width=3)
+    draw.rectangle((20, 20, 50, 40), fill=(200, 30, 30))
+    return image
+
+
+def glyphs(text: str) -> set[str]:
+    return set(text) - {"\n"}
+
+
+def test_symbols_use_more_than_half_blocks_and_keep_the_size() -> None:
+    """Text symbols draw a picture in exactly the cells it was fitted to, with strokes,
+    quadrants and other shapes where half blocks have only two; the colours are the
+    picture's."""
+    images.set_image_mode("symbols")
+    console = Console(color_system="truecolor", width=100, force_terminal=True)
+    lines = image_lines(png_bytes(diagonal()), console, console.options, 30)
+    assert lines is not None and len(lines) == 10
+    assert {sum(segment.cell_length for segment in line) for line in lines} == {30}
+    text = "\n".join("".join(segment.text for segment in line) for line in lines)
+    assert len(glyphs(text)) > len(glyphs(rendered("halfblock", "truecolor"))) + 2
+    colours = {segment.style.color.triplet for line in lines for segment in line
+               if segment.style and segment.style.color}
+    assert (255, 255, 255) in colours or any(
+        segment.style.bgcolor and segment.style.bgcolor.triplet == (255, 255, 255)
+        for line in lines for segment in line if segment.style)
+
+
+def test_symbols_fall_back_to_half_blocks_without_chafa(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If chafa cannot be loaded, pictures are drawn with half blocks instead (and no error)."""
+    monkeypatch.setattr(images, "_chafa_failed", True)
+    assert "▀" in rendered("symbols", "truecolor")
 
 
 def test_none_shows_a_note_with_the_picture_size() -> None:

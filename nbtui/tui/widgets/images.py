@@ -8,9 +8,14 @@ with Textual once the app runs, and inside tmux it would answer for the outer te
   terminal once, through Textual's own output stream; the screen lines are ordinary text (a
   private-use character with diacritics that say which row and column of the picture a cell
   shows, coloured with the image's id), so they are cached and scrolled like any other line.
+- ``symbols``: text drawn by chafa (the C library, through its Python binding) from the
+  terminal's whole symbol set: sextants, quadrants, half blocks and box-drawing strokes, each
+  cell choosing the symbol and two colours that match its pixels best. It shows about three
+  times the detail of half blocks, so axis labels of a plot can be read, and works wherever text
+  does: over SSH, inside tmux. This is the default whenever no graphics protocol is known.
 - ``halfblock``: unicode half blocks, one character cell showing two pixels stacked, drawn with
-  textual-image's renderer. They work in every colour terminal, over SSH, inside tmux and under
-  Textual's headless test driver. This is the fallback whenever nothing better is known.
+  textual-image's renderer. For fonts without sextants (``images = "halfblock"`` in the config
+  file), and the fallback if chafa cannot be loaded.
 - ``sixel`` (WezTerm, iTerm2, ``NBTUI_IMAGES=sixel``): a sixel picture is painted at the cursor
   over the cells it covers and must be sent again whenever any of those cells is redrawn or
   scrolled, which cached lines cannot express. So the notebook view's lines only leave a blank
@@ -20,7 +25,7 @@ with Textual once the app runs, and inside tmux it would answer for the outer te
   of the widget that is visible.
 - ``none``: a one-line note instead of the picture.
 
-``NBTUI_IMAGES=halfblock|kitty|sixel|none`` overrides the detection (``auto`` detects).
+``NBTUI_IMAGES=symbols|halfblock|kitty|sixel|none`` overrides the detection (``auto`` detects).
 
 textual-image also probes the terminal when some of its modules are imported; this module seeds
 textual-image's cell size itself (from the kernel's TIOCGWINSZ answer, which writes nothing)
@@ -53,7 +58,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ImageMode = Literal["kitty", "sixel", "halfblock", "none"]
+ImageMode = Literal["kitty", "sixel", "symbols", "halfblock", "none"]
 """A way of showing images (see the module's docstring)."""
 
 IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
@@ -66,6 +71,9 @@ MAX_IMAGE_ROWS = 30
 
 SIXEL_TERMINALS = ("WezTerm", "iTerm.app")
 """`TERM_PROGRAM` values of terminals that draw sixel (and not kitty's unicode placeholders)."""
+
+TEXT_MODE: ImageMode = "symbols"
+"""How images are drawn where the terminal has no graphics protocol nbtui knows."""
 
 _PLACEHOLDER = "\U0010eeee"
 """The kitty graphics protocol's placeholder character."""
@@ -105,18 +113,18 @@ def detect_image_mode(environ: Mapping[str, str], *,
     program = environ.get("TERM_PROGRAM", "")
     if (environ.get("TMUX") or environ.get("STY") or environ.get("ZELLIJ")
             or term.startswith(("screen", "tmux"))):
-        return ImageSupport("halfblock", ignored + "inside a terminal multiplexer (tmux passes "
+        return ImageSupport(TEXT_MODE, ignored + "inside a terminal multiplexer (tmux passes "
                             "no kitty graphics, and sixel only from 3.4 when built with it)")
     if term == "xterm-kitty":
         return ImageSupport("kitty", ignored + "TERM=xterm-kitty")
     if program in SIXEL_TERMINALS:
         if not pixel_size_known:
-            return ImageSupport("halfblock", ignored + f"{program} draws sixel, but the "
+            return ImageSupport(TEXT_MODE, ignored + f"{program} draws sixel, but the "
                                 "terminal does not report its cell size in pixels")
         return ImageSupport("sixel", ignored + f"TERM_PROGRAM={program}")
     if environ.get("KITTY_WINDOW_ID") and program in ("", "kitty"):
         return ImageSupport("kitty", ignored + "KITTY_WINDOW_ID is set")
-    return ImageSupport("halfblock", ignored + "no graphics protocol known for this terminal")
+    return ImageSupport(TEXT_MODE, ignored + "no graphics protocol known for this terminal")
 
 
 _support: ImageSupport | None = None
@@ -345,6 +353,10 @@ def image_lines(
         width, rows = _fit(px_w, px_h, min(max_width, len(_diacritics())), _cell_size())
         return kitty_images.lines(picture, width, rows)
     width, rows = _fit(px_w, px_h, max_width, _cell_size())
+    if mode == "symbols":
+        lines = symbol_lines(picture, width, rows, console)
+        if lines is not None:
+            return lines
     from textual_image.renderable.halfcell import Image as HalfcellImage
 
     renderable = HalfcellImage(picture, width=width, height=rows)
@@ -353,6 +365,61 @@ def image_lines(
         warnings.simplefilter("ignore", DeprecationWarning)
         return console.render_lines(renderable, options.update(width=width, height=rows),
                                     pad=False)
+
+
+# -- text symbols (chafa) -----------------------------------------------------------------
+
+_chafa_failed = False
+
+
+def symbol_lines(picture: PILImage, columns: int, rows: int,
+                 console: Console) -> list[list[Segment]] | None:
+    """A picture drawn in `columns` x `rows` character cells with chafa's symbols.
+
+    Each cell is one symbol (a sextant, quadrant, half block, stroke or space) in a foreground
+    and a background colour, as chafa judged best for the pixels it covers. Returns None when
+    chafa cannot be loaded (the caller draws half blocks instead; logged once).
+    """
+    global _chafa_failed
+    if _chafa_failed:
+        return None
+    try:
+        from chafa import Canvas, CanvasConfig, CanvasMode, PixelType, SymbolMap, SymbolTags
+        from chafa.term_db import TermDb
+    except Exception:  # noqa: BLE001 - a missing or broken native library, whatever it raises
+        _chafa_failed = True
+        log.warning("chafa could not be loaded; images are drawn with half blocks",
+                    exc_info=True)
+        return None
+    config = CanvasConfig()
+    config.width, config.height = columns, rows
+    config.cell_width, config.cell_height = _cell_size()
+    config.canvas_mode = CanvasMode.CHAFA_CANVAS_MODE_TRUECOLOR
+    symbols = SymbolMap()
+    tags = SymbolTags
+    symbols.add_by_tags(tags.CHAFA_SYMBOL_TAG_SPACE | tags.CHAFA_SYMBOL_TAG_BLOCK
+                        | tags.CHAFA_SYMBOL_TAG_HALF | tags.CHAFA_SYMBOL_TAG_QUAD
+                        | tags.CHAFA_SYMBOL_TAG_SEXTANT | tags.CHAFA_SYMBOL_TAG_BORDER)
+    # Wide symbols would take two cells, and inverted ones swap the colours in terminals
+    # that draw them differently; neither keeps the picture to its cells.
+    for unwanted in (tags.CHAFA_SYMBOL_TAG_WIDE, tags.CHAFA_SYMBOL_TAG_INVERTED):
+        symbols.remove_by_tags(unwanted)
+    config.set_symbol_map(symbols)
+    canvas = Canvas(config)
+    width, height = picture.size
+    canvas.draw_all_pixels(PixelType.CHAFA_PIXEL_RGB8, bytearray(picture.tobytes()),
+                           width, height, width * 3)
+    # chafa writes the cells as truecolor escape sequences (its fallback terminal: the same
+    # whatever terminal this is); Rich turns them back into styled text, and Textual brings
+    # the colours down to what the terminal has.
+    escaped = canvas.print(TermDb().get_fallback_info()).decode()
+    from rich.ansi import AnsiDecoder
+
+    lines = []
+    for text in AnsiDecoder().decode(escaped):
+        text.truncate(columns, pad=True)
+        lines.append([segment for segment in text.render(console) if segment.text != "\n"])
+    return lines[:rows]
 
 
 # -- kitty graphics -----------------------------------------------------------------------
