@@ -538,13 +538,13 @@ class NotebookApp(App[None]):
             return
         old = self.session.path
         try:
-            lock.move_to(path)
+            lock.move(path)
         except Exception as exc:  # SessionError, UnsafeDirectory: one sentence each
             raise NotebookFileError(str(exc)) from exc
         try:
             self.session.save_as(path, overwrite=overwrite)
         except BaseException:
-            lock.move_to(old)
+            lock.move(old)
             raise
 
     @property

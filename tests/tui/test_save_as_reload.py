@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 from textual.widgets import Button, Input, Static
 from tui_helpers import running_app, screen_text, wait_until
 
+from nbtui.agent.sessions import SessionError, SessionLock, running_sessions
 from nbtui.core.document import USER
 from nbtui.core.session import NotebookSession
 from nbtui.tui.app import NotebookApp
@@ -238,54 +240,57 @@ async def test_a_save_conflict_saved_as_another_file(notebook, tmp_path):
         assert app.session.path == tmp_path / "mine.ipynb"
 
 
-class RecordingLock:
-    """Stands in for the notebook's session lock: records where it is moved, and refuses
-    `taken` (a notebook another session has open)."""
-
-    def __init__(self, path: Path, taken: Path | None = None) -> None:
-        self.moves = [path]
-        self.taken = taken
-
-    def move_to(self, path: Path) -> None:
-        if path == self.taken:
-            raise RuntimeError(f"{path.name} is already open in another nbtui session.")
-        self.moves.append(path)
-
-
 @contextlib.asynccontextmanager
-async def app_with_lock(path: Path, lock: RecordingLock) -> AsyncIterator[tuple[NotebookApp,
-                                                                                  Any]]:
-    """The app on `path`, its start function returning `lock` as the session's lock."""
+async def app_with_lock(path: Path) -> AsyncIterator[tuple[NotebookApp, Any, SessionLock]]:
+    """The app on `path` holding the notebook's real session lock, as `nbtui` does."""
     session = NotebookSession(path, autosave_seconds=0)
+    lock = SessionLock(path, None)
 
-    async def start() -> tuple[RecordingLock, None]:
+    async def start() -> tuple[SessionLock, None]:
         return lock, None
 
-    async def stop(session: NotebookSession, lock: Any, endpoint: Any) -> None:
-        await session.close()
+    async def stop(session: NotebookSession, lock: SessionLock, endpoint: Any) -> None:
+        try:
+            await session.close()
+        finally:
+            lock.release()
 
     app = NotebookApp(session, start=start)
     try:
         async with app.run_test() as pilot:
             await wait_until(pilot, lambda: app.owns_notebook, what="the start")
-            yield app, pilot
+            yield app, pilot, lock
     finally:
         await app.finish(stop)
 
 
+def listed() -> list[str]:
+    """The notebooks of the running sessions, as `nbtui list` shows them."""
+    return [record.notebook for record in running_sessions()]
+
+
 async def test_save_as_moves_the_sessions_lock_to_the_new_file(notebook, tmp_path):
-    """The session's lock (and so its record, which `nbtui list` and `attach` read) follows
-    the notebook to its new name; a save that fails moves it back; a name another session
-    holds is refused with its sentence and nothing written."""
+    """The session's lock and record (what `nbtui list` and `attach` read) follow the notebook
+    to its new name; a name another session has open is refused with its sentence and nothing
+    written; a save that fails leaves the lock on the old name."""
     path = notebook(1)
-    busy = tmp_path / "busy.ipynb"
-    lock = RecordingLock(path, taken=busy)
-    async with app_with_lock(path, lock) as (app, pilot):
-        await open_save_as(app, pilot)
-        assert "busy.ipynb is already open" in await submit(app, pilot, busy)
-        assert not busy.exists() and lock.moves == [path]
-        assert "Could not save" in await submit(app, pilot, "/proc/n.ipynb")
-        assert lock.moves == [path, Path("/proc/n.ipynb"), path]
-        assert await submit(app, pilot, tmp_path / "new.ipynb") == ""
-        assert lock.moves[-1] == tmp_path / "new.ipynb"
-        assert app.session.path == tmp_path / "new.ipynb"
+    busy = notebook(1, name="busy.ipynb")
+    other_session = SessionLock(busy, None)
+    try:
+        async with app_with_lock(path) as (app, pilot, lock):
+            assert str(path) in listed()
+            await open_save_as(app, pilot)
+            error = await submit(app, pilot, busy)
+            assert "busy.ipynb is already open in another nbtui session" in error
+            assert len(nbformat.read(busy, as_version=4).cells) == 1
+            assert "Could not save" in await submit(app, pilot, "/proc/n.ipynb")
+            assert lock.notebook == str(path) and str(path) in listed()
+            new = tmp_path / "new.ipynb"
+            assert await submit(app, pilot, new) == ""
+            assert lock.notebook == str(new)
+            assert str(new) in listed() and str(path) not in listed()
+            with pytest.raises(SessionError, match="already open"):
+                SessionLock(new, None)
+            SessionLock(path, None).release()  # the old name is free again
+    finally:
+        other_session.release()

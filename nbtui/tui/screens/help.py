@@ -42,7 +42,7 @@ class Command:
     @property
     def key_text(self) -> str:
         """The keys, as the help screen and the palette show them."""
-        return " / ".join(self.keys)
+        return ", ".join(self.keys)
 
 
 def presses(binding: Binding) -> int:
