@@ -331,3 +331,36 @@ async def test_cut_source_lines_show_the_ellipsis_on_screen(notebook: Any) -> No
         lines = view.visible_text().splitlines()
         assert lines[2].endswith("…") and len(lines[2]) == PROMPT_WIDTH + view.content_width
         assert not lines[0].endswith("…")
+
+
+def test_pictures_are_sized_for_the_terminals_own_cell_size(tmp_path) -> None:
+    """In a terminal that reports 8x17-pixel cells (TIOCGWINSZ), pictures are sized for 8x17,
+    not the 10x20 guess: a 160x170 picture takes 20 columns and 10 rows."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    controller, terminal = pty.openpty()
+    # 24 rows x 80 columns of 8x17 pixels.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 640, 408))
+    result = tmp_path / "size.txt"
+    code = (
+        "import io, sys\n"
+        "from PIL import Image\n"
+        "from nbtui.tui.widgets import images\n"
+        "images.prepare_images()\n"
+        "buffer = io.BytesIO(); Image.new('RGB', (160, 170)).save(buffer, format='PNG')\n"
+        "fitted = images.fit_picture(buffer.getvalue(), 80)\n"
+        f"size = f'{{images._cell_size()}} {{fitted.columns}}x{{fitted.rows}}'\n"
+        f"open({str(result)!r}, 'w').write(size)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], stdin=terminal, stdout=terminal,
+                          stderr=subprocess.PIPE, timeout=60, env=dict(os.environ))
+    os.close(terminal)
+    os.close(controller)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert result.read_text() == "(8, 17) 20x10"

@@ -205,10 +205,12 @@ def prepare_images() -> None:
     global _prepared
     if _prepared:
         return
+    # Asked before stdout is replaced below: inside that block it is no terminal, and every
+    # picture would be sized for DEFAULT_CELL_SIZE whatever the font.
+    size = _terminal_cell_size() or DEFAULT_CELL_SIZE
     with _probe_disabled():
         from textual_image import _terminal
 
-        size = _terminal_cell_size() or DEFAULT_CELL_SIZE
         _terminal.get_cell_size._result = _terminal.CellSize(*size)  # type: ignore[attr-defined]
         import textual_image.renderable  # noqa: F401 - imported here, with probing disabled
     _prepared = True
