@@ -11,6 +11,7 @@ from nbtui.core.document import Document
 from nbtui.core.find import (
     MAX_MATCHES,
     Match,
+    OutputTexts,
     find_matches,
     output_lines,
     output_plain_text,
@@ -156,3 +157,15 @@ def test_replace_all_follows_smart_case_and_takes_replacement_literally():
     """Replace all uses the same case rule as find; backslashes in the replacement stay."""
     assert replace_all("Data data DATA", "data", r"\1x") == (r"\1x \1x \1x", 3)
     assert replace_all("Data data", "Data", "d") == ("d data", 1)
+
+
+def test_kept_output_texts_follow_new_outputs():
+    """Output texts kept between searches are read again once the document changes."""
+    doc = make_doc(code("run()", stream("old\n")))
+    cell_id = doc.cells[0].id
+    texts = OutputTexts()
+    assert len(find_matches(doc, "old", texts=texts).matches) == 1
+    doc.set_outputs(cell_id, [stream("new\nold new\n")])
+    assert find_matches(doc, "old", texts=texts).matches == [Match(cell_id, "outputs", 1, 0, 3)]
+    assert find_matches(doc, "new", texts=texts).matches == [
+        Match(cell_id, "outputs", 0, 0, 3), Match(cell_id, "outputs", 1, 4, 7)]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from nbtui.core.document import Document
+from nbtui.core.document import Cell, Document
 from nbtui.core.render import (
     IMAGE_MIMES,
     best_mime,
@@ -32,6 +32,8 @@ MAX_MATCHES = 10_000
 """A search stops counting here, so that a one-letter query over huge outputs stays cheap."""
 
 _PART_ORDER = {"source": 0, "outputs": 1}
+
+_NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True)
@@ -126,24 +128,50 @@ def output_lines(outputs: Iterable[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _line_matches(pattern: re.Pattern[str], cell_id: str, part: Part, lines: list[str],
+class OutputTexts:
+    """The outputs' text of each cell (:func:`output_lines` joined), kept while the document
+    does not change, so that typing a query does not re-read large outputs at every key."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._texts: dict[str, str] = {}
+
+    def get(self, document: Document, cell: Cell) -> str:
+        """The text of a cell's outputs, lines joined with "\\n"."""
+        if self._version != document.version:
+            self._texts.clear()
+            self._version = document.version
+        text = self._texts.get(cell.id)
+        if text is None:
+            text = self._texts[cell.id] = "\n".join(output_lines(cell.outputs))
+        return text
+
+
+def _text_matches(pattern: re.Pattern[str], cell_id: str, part: Part, text: str,
                   found: list[Match], limit: int) -> bool:
-    """Append the matches in `lines`; False once `limit` matches are found."""
-    for number, line in enumerate(lines):
-        for hit in pattern.finditer(line):
-            if len(found) >= limit:
-                return False
-            found.append(Match(cell_id, part, number, hit.start(), hit.end()))
+    """Append the matches in `text` (lines joined with "\\n"); False once `limit` matches
+    are found. The query has no newline, so a match never spans lines."""
+    starts: list[int] | None = None
+    for hit in pattern.finditer(text):
+        if len(found) >= limit:
+            return False
+        if starts is None:
+            starts = [0, *(newline.end() for newline in _NEWLINE.finditer(text))]
+        line = bisect_right(starts, hit.start()) - 1
+        found.append(Match(cell_id, part, line, hit.start() - starts[line],
+                           hit.end() - starts[line]))
     return True
 
 
-def find_matches(document: Document, query: str, *, limit: int = MAX_MATCHES) -> FindResult:
+def find_matches(document: Document, query: str, *, limit: int = MAX_MATCHES,
+                 texts: OutputTexts | None = None) -> FindResult:
     """Every match of `query` in the notebook's sources and outputs, in notebook order.
 
     Args:
         document: the notebook.
         query: plain text within one line; empty (or several lines) finds nothing.
         limit: stop after this many matches.
+        texts: outputs' texts kept from an earlier search of the same document.
 
     Returns:
         The matches, whether the search was case-sensitive, and whether it was complete.
@@ -153,11 +181,12 @@ def find_matches(document: Document, query: str, *, limit: int = MAX_MATCHES) ->
     if not query or "\n" in query:
         return FindResult(found, case_sensitive)
     pattern = query_pattern(query)
+    texts = texts or OutputTexts()
     for cell in document.cells:
-        if not _line_matches(pattern, cell.id, "source", cell.source.split("\n"), found, limit):
+        if not _text_matches(pattern, cell.id, "source", cell.source, found, limit):
             return FindResult(found, case_sensitive, complete=False)
-        if cell.outputs and not _line_matches(pattern, cell.id, "outputs",
-                                              output_lines(cell.outputs), found, limit):
+        if cell.outputs and not _text_matches(pattern, cell.id, "outputs",
+                                              texts.get(document, cell), found, limit):
             return FindResult(found, case_sensitive, complete=False)
     return FindResult(found, case_sensitive)
 

@@ -31,6 +31,7 @@ from nbtui.core.document import USER, DocumentError
 from nbtui.core.find import (
     FindResult,
     Match,
+    OutputTexts,
     find_matches,
     output_lines,
     pick,
@@ -104,6 +105,7 @@ class NotebookPane(Container):
         """Where the search started (the selected cell when the bar opened)."""
         self._match: Match | None = None
         """The match shown now."""
+        self._output_texts = OutputTexts()
         self._reveal: set[str] = set()
         """Cells the human ran from the keyboard whose outputs are scrolled into view."""
 
@@ -551,7 +553,7 @@ class NotebookPane(Container):
                 inclusive: bool = False) -> None:
         """Find the query again (the notebook may have changed) and show the match that
         follows `origin` (or precedes it)."""
-        result = find_matches(self.document, self._find_query)
+        result = find_matches(self.document, self._find_query, texts=self._output_texts)
         if origin is None:
             origin = Match(self.document.cells[0].id, "source", 0, 0, 0) if (
                 self.document.cells) else None
@@ -600,7 +602,7 @@ class NotebookPane(Container):
         """Replace the match shown (if it is in a source, and still there), then show the
         next one."""
         match = self._match
-        fresh = find_matches(self.document, self._find_query).matches
+        fresh = find_matches(self.document, self._find_query, texts=self._output_texts).matches
         if match is None or match not in fresh:
             self._search(match or self._find_origin, inclusive=True)
             return
