@@ -192,7 +192,7 @@ async def test_a_save_conflict_offers_overwrite_save_as_reload_and_cancel(notebo
     async with running_app(path) as (app, pilot):
         screen = await conflict(app, pilot, path)
         labels = [str(button.label) for button in screen.query(Button)]
-        assert labels == ["Overwrite (o, ctrl+s)", "Save as… (a)", "Reload from disk (r)",
+        assert labels == ["Overwrite (o)", "Save as… (a)", "Reload from disk (r)",
                           "Cancel (esc)"]
         assert "changed on disk" in screen_text(app)
         await pilot.press("escape")

@@ -59,6 +59,7 @@ class ChoiceScreen(ModalScreen[str]):
 
     DEFAULT_CSS = """
     ChoiceScreen { align: center middle; }
+    ChoiceScreen .dialog-buttons Button { margin-right: 1; min-width: 0; }
     """
 
     CHOICES: ClassVar[list[tuple[str, str, str]]] = []
@@ -73,7 +74,14 @@ class ChoiceScreen(ModalScreen[str]):
             yield Static(Text(self.question, style="bold"), classes="dialog-question")
             with Horizontal(classes="dialog-buttons"):
                 for answer, label, variant in self.CHOICES:
-                    yield Button(label, id=answer, variant=variant)  # type: ignore[arg-type]
+                    yield Button(label, id=answer, variant=variant,  # type: ignore[arg-type]
+                                 compact=True)
+
+    def on_mount(self) -> None:
+        # Only the keys (and clicks) answer: an enter typed on its way elsewhere must not press
+        # whichever button had the focus.
+        for button in self.query(Button):
+            button.can_focus = False
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -98,7 +106,7 @@ class SaveConflictScreen(ChoiceScreen):
         Binding("escape,c", "choose('cancel')", "Cancel"),
     ]
     CHOICES: ClassVar[list[tuple[str, str, str]]] = [
-        ("overwrite", "Overwrite (o, ctrl+s)", "error"),
+        ("overwrite", "Overwrite (o)", "error"),
         ("save_as", "Save as… (a)", "primary"),
         ("reload", "Reload from disk (r)", "warning"),
         ("cancel", "Cancel (esc)", "default"),
