@@ -16,6 +16,12 @@ height and places the one editor widget over them. Sixel pictures are placed the
 painter leaves a blank slot of the picture's size, and the view floats a sixel widget over each
 slot that is on screen, moves them as it scrolls, and removes those that leave the screen, so
 that a notebook of hundreds of pictures has only a screenful of widgets.
+
+Several cells can be selected: `selected_id` is the cell keys act from and `range_anchor` the
+other end of the range, so drawing a gutter compares a cell's position with the two ends and a
+selection of any size costs nothing. Line numbers (`l`, `L`) change no cell's height: switching
+them for all cells only changes a flag, and each cached source is redrawn when it is next on
+screen. The find match is drawn over the cached lines as they go to the screen.
 """
 
 from __future__ import annotations
