@@ -160,7 +160,8 @@ async def test_restart_and_run_all_needs_two_presses_and_starts_afresh(notebook)
 
 async def test_run_keys_on_several_selected_cells_run_them_all(notebook):
     """ctrl+enter runs every selected cell and keeps them selected; shift+enter runs them and
-    selects the cell after them; at the end a new cell is added to edit."""
+    selects the cell after them (at the end a new cell is added to edit); alt+enter runs them
+    and inserts a cell below them to edit."""
     path = notebook([("code", f"print('cell', {i})") for i in range(4)])
     async with running_app(path, kernel=True) as (app, pilot):
         doc, view = app.session.document, app.view
@@ -183,3 +184,10 @@ async def test_run_keys_on_several_selected_cells_run_them_all(notebook):
         await wait_until(pilot, lambda: doc.cells[3].execution_count == 6, KERNEL_TIMEOUT,
                          what="the last range to run")
         await wait_until(pilot, lambda: "cell 3" in view.visible_text(), what="its output")
+        await pilot.press("escape", "k", "k", "k", "K", "alt+enter")
+        await wait_until(pilot, lambda: len(doc.cells) == 6 and app.pane.mode == "edit",
+                         what="a new cell to edit below the range")
+        assert view.selected_id == doc.cells[2].id and doc.cells[2].source == ""
+        await wait_until(pilot, lambda: doc.cells[1].execution_count == 8, KERNEL_TIMEOUT,
+                         what="alt+enter's range to run")
+        assert doc.cells[0].execution_count == 7
