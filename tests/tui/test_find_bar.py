@@ -206,3 +206,36 @@ async def test_escape_from_the_replace_field_closes_the_bar(notebook):
         assert not isinstance(app.focused, CellEditor)
         await wait_until(pilot, lambda: "Replace" not in screen_text(app),
                          what="the bar to go")
+
+
+async def test_ctrl_h_shows_and_hides_the_replace_field(notebook):
+    """ctrl+h in the bar shows the replace field (focused) and hides it again."""
+    async with running_app(notebook(2), size=SIZE) as (app, pilot):
+        bar = app.pane.find_bar
+        await pilot.press("slash", "ctrl+h")
+        assert bar.replacing and app.focused is bar.replacement_input
+        assert "Replace" in bottom_rows(app)[1]
+        await pilot.press("ctrl+h")
+        assert not bar.replacing and app.focused is bar.query_input
+        assert "Replace" not in screen_text(app)
+
+
+async def test_replace_all_sends_an_edit_in_progress_first(notebook):
+    """With the bar open, text typed into a cell is sent to the document before replace all
+    runs, so the typed occurrences are replaced too and nothing typed is lost."""
+    async with running_app(notebook([("code", "old = 1"), ("code", "y = 2")]),
+                           size=SIZE) as (app, pilot):
+        doc, view, bar = app.session.document, app.view, app.pane.find_bar
+        await pilot.press("slash", *"old", "ctrl+r", *"new")
+        row = view.screen_row(doc.cells[1].id)
+        await pilot.click(NotebookView, offset=(12, row))
+        await pilot.click(NotebookView, offset=(12, row))
+        assert app.pane.mode == "edit" and app.pane.editor.cell_id == doc.cells[1].id
+        await pilot.press("end", *" + old")
+        await pilot.click("#find-replacement")
+        await pilot.press("ctrl+a")
+        assert [cell.source for cell in doc.cells] == ["new = 1", "y = 2 + new"]
+        assert app.pane.mode == "command"
+        assert notices(app)[-1] == "Replaced 2 in 2 cells."
+        assert "y = 2 + new" in view.visible_text()
+        assert bar.status == "No matches · ignoring case"

@@ -59,17 +59,20 @@ class FindBar(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close the find bar", id="pane.find_close"),
+        Binding("escape", "close", "Close the find bar", id="pane.find_close",
+                key_display="esc"),
         Binding("down", "step(True)", "Next match", id="pane.find_next_in_bar",
                 key_display="enter/↓"),
         Binding("shift+enter,up", "step(False)", "Previous match",
                 id="pane.find_previous_in_bar", key_display="shift+enter/↑"),
         Binding("ctrl+h", "toggle_replace", "Show / hide the replace field",
-                id="pane.find_toggle_replace"),
+                id="pane.find_toggle_replace", key_display="ctrl+h"),
+        # Most terminals and tmux send ctrl+h as backspace.
         Binding("ctrl+r", "toggle_replace", "Show / hide the replace field (fallback for "
-                "ctrl+h)", id="pane.find_toggle_replace_fallback"),
+                "ctrl+h)", id="pane.find_toggle_replace_fallback", key_display="ctrl+r"),
+        # Above the fields' own ctrl+a (go to the start; home does that too).
         Binding("ctrl+a", "replace_all", "Replace all (in sources)", id="pane.replace_all",
-                priority=True),
+                key_display="ctrl+a", priority=True),
     ]
 
     class QueryChanged(Message):

@@ -10,7 +10,6 @@ system clipboard.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 import time
@@ -61,8 +60,6 @@ NO_OSC52_TERMS = ("dumb", "linux")
 
 Mode = Literal["command", "edit"]
 
-log = logging.getLogger(__name__)
-
 
 class NotebookPane(Container):
     """The notebook being worked on: a :class:`NotebookView` with the editor floating over it.
@@ -75,14 +72,14 @@ class NotebookPane(Container):
         Binding("slash", "find", "Find in sources and outputs", id="pane.find",
                 key_display="/"),
         Binding("ctrl+f", "find", "Find in sources and outputs (also while editing)",
-                id="pane.find_anywhere", priority=True),
-        Binding("n", "find_step(True)", "Next match", id="pane.find_next"),
+                id="pane.find_anywhere", key_display="ctrl+f", priority=True),
+        Binding("n", "find_step(True)", "Next match", id="pane.find_next", key_display="n"),
         Binding("N", "find_step(False)", "Previous match", id="pane.find_previous",
                 key_display="N"),
         Binding("Y", "copy_source", "Copy the cell's source to the system clipboard",
                 id="pane.copy_source", key_display="Y"),
         Binding("ctrl+y", "copy_output", "Copy the cell's output text to the system clipboard",
-                id="pane.copy_output"),
+                id="pane.copy_output", key_display="ctrl+y"),
         Binding("ctrl+shift+minus,ctrl+underscore", "split", "Split the cell at the cursor",
                 id="pane.split", key_display="ctrl+shift+-"),
         Binding("ctrl+backslash", "split", "Split the cell at the cursor (fallback for "
@@ -155,10 +152,11 @@ class NotebookPane(Container):
     def on_document_changed(self, message: DocumentChanged) -> None:
         event = message.event
         self.view.apply_event(event)
-        if event.cell_id in self._reveal and event.kind in ("outputs", "run"):
-            if event.kind == "run":
+        if event.cell_id in self._reveal and event.kind in ("outputs", "run", "delete"):
+            if event.kind != "outputs":
                 self._reveal.discard(event.cell_id)
-            self.call_after_refresh(self._reveal_outputs, event.cell_id)
+            if event.kind != "delete":
+                self.call_after_refresh(self._reveal_outputs, event.cell_id)
 
     # -- modes -----------------------------------------------------------------------------
 
