@@ -98,7 +98,8 @@ async def test_a_capital_letter_makes_the_search_match_case(notebook):
 
 async def test_escape_returns_to_the_cells_and_n_goes_on_in_command_mode(notebook):
     """esc closes the bar and focuses the cell list on the match's cell; n and N then go to
-    the next and previous match of the same query, with a notice saying which."""
+    the next and previous match of the same query, with a notice saying which (and that the
+    search wrapped)."""
     async with running_app(notebook(cells_with_outputs()), size=SIZE) as (app, pilot):
         doc, view, bar = app.session.document, app.view, app.pane.find_bar
         await pilot.press("slash", *"total", "enter", "enter")
@@ -114,6 +115,9 @@ async def test_escape_returns_to_the_cells_and_n_goes_on_in_command_mode(noteboo
         await pilot.press("N", "N")
         assert view.selected_id == doc.cells[0].id
         assert notices(app)[-1] == "2 of 7 · ignoring case."
+        await pilot.press("N", "N")
+        assert view.selected_id == doc.cells[3].id
+        assert notices(app)[-1] == "7 of 7 · ignoring case; wrapped to the bottom."
         assert app.pane.mode == "command" and doc.cells[0].source == "total = 1\nprint(total)"
 
 
