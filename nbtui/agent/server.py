@@ -34,7 +34,7 @@ from nbtui.agent.variables import VariablesError, list_kernel_variables
 from nbtui.core import policy as access
 from nbtui.core import render
 from nbtui.core.document import Cell, DocumentError, RevisionConflict
-from nbtui.core.kernel import Execution, KernelError
+from nbtui.core.kernel import Execution, KernelError, KernelEvent
 from nbtui.core.session import Activity, NotebookSession
 from nbtui.core.storage import NotebookFileError
 
@@ -88,6 +88,12 @@ CONFLICT_SOURCE_CHARS = 4000
 
 LISTED_IDS = 20
 """Cell ids a reply lists at most when it names cells it left out."""
+
+UNREPORTED_RUNS_KEPT = 10
+"""run_code runs per agent whose result a later wait still brings (the newest)."""
+
+SCRATCH_RUNS_SHARE = 2
+"""wait gives the caller's scratch runs at most 1/SCRATCH_RUNS_SHARE of its budget."""
 
 _SOURCE_FLOOR = 200
 """Characters of source a cell view shows even when the budget is smaller."""
@@ -162,6 +168,34 @@ def error_result(message: str) -> types.CallToolResult:
     message, _ = render.truncate_middle(message, ERROR_MAX_CHARS)
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)],
                                 is_error=True)
+
+
+async def _all_set(events: list[asyncio.Event]) -> None:
+    for event in events:
+        await event.wait()
+
+
+def input_wait(executions: Iterable[Execution]) -> dict[str, Any] | None:
+    """What the run among `executions` that waits for input asks (`prompt`, `password`, and
+    `cell_id` for a cell), or None when none waits."""
+    for execution in executions:
+        request = execution.input_request
+        if request is not None and not execution.done.is_set():
+            waiting: dict[str, Any] = {"prompt": request.prompt, "password": request.password}
+            if execution.cell_id is not None:
+                waiting["cell_id"] = execution.cell_id
+            return waiting
+    return None
+
+
+def input_wait_hint(waiting: dict[str, Any]) -> str:
+    """The hint for a result whose run waits for input: only the human can answer it."""
+    what = "a password" if waiting["password"] else "input"
+    where = f"Cell {waiting['cell_id']}" if "cell_id" in waiting else "The run"
+    again = (f'wait(cell_ids=["{waiting["cell_id"]}"])' if "cell_id" in waiting else "wait()")
+    return (f"{where} waits for {what} (prompt {json.dumps(waiting['prompt'])}): the human "
+            f"answers it in the TUI; an agent cannot. Call {again} to get the result once "
+            "answered, or interrupt_kernel to stop it.")
 
 
 def list_ids(ids: list[str]) -> str:
@@ -339,6 +373,8 @@ class AgentTools:
         self.session = session
         self.document = session.document
         self.kernel = session.kernel
+        self._unreported: dict[str, list[Execution]] = {}
+        """Per agent, its run_code runs that returned unfinished, until a wait reports them."""
 
     @property
     def policy(self) -> access.AgentPolicy:
@@ -370,34 +406,55 @@ class AgentTools:
     async def wait_for(self, executions: list[Execution], timeout: float,
                        ctx: Context | None) -> bool:
         """Wait until the executions finish or `timeout` passes (never interrupts them),
-        sending progress notifications meanwhile. Returns whether all finished."""
+        sending progress notifications meanwhile. Returns whether all finished.
+
+        A run that asks for input while this waits ends the wait early: only the human can
+        answer it (a request already pending when the wait began does not).
+        """
         timeout = self._check_timeout(timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         total = len(executions)
-        while True:
-            unfinished = [e for e in executions if not e.done.is_set()]
-            if not unfinished:
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            waiters = [asyncio.ensure_future(e.done.wait()) for e in unfinished]
-            try:
-                await asyncio.wait(waiters, timeout=min(PROGRESS_EVERY, remaining),
-                                   return_when=asyncio.ALL_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
-            if ctx is not None and any(not e.done.is_set() for e in executions):
-                finished = sum(e.done.is_set() for e in executions)
-                running = next((e for e in executions if e.status == "running"), None)
-                where = f"; running {running.cell_id or 'scratch code'}" if running else ""
+        pending_before = {e.id: e.input_request for e in executions if e.input_request}
+        asked = asyncio.Event()
+
+        def new_request() -> bool:
+            return any(e.input_request is not None
+                       and e.input_request is not pending_before.get(e.id)
+                       for e in executions)
+
+        def listen(event: KernelEvent) -> None:
+            if event.kind == "input_request" and new_request():
+                asked.set()
+
+        unsubscribe = self.kernel.subscribe(listen)
+        try:
+            while True:
+                unfinished = [e for e in executions if not e.done.is_set()]
+                if not unfinished:
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0 or new_request():
+                    return False
+                all_done = asyncio.ensure_future(_all_set([e.done for e in unfinished]))
+                asking = asyncio.ensure_future(asked.wait())
                 try:
-                    await ctx.report_progress(finished, total,
-                                              f"{finished} of {total} finished{where}")
-                except Exception:  # noqa: BLE001 - a client that left must not stop the wait
-                    ctx = None
+                    await asyncio.wait([all_done, asking], timeout=min(PROGRESS_EVERY, remaining),
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    all_done.cancel()
+                    asking.cancel()
+                if ctx is not None and any(not e.done.is_set() for e in executions):
+                    finished = sum(e.done.is_set() for e in executions)
+                    running = next((e for e in executions if e.status == "running"), None)
+                    where = f"; running {running.cell_id or 'scratch code'}" if running else ""
+                    try:
+                        await ctx.report_progress(finished, total,
+                                                  f"{finished} of {total} finished{where}")
+                    except Exception:  # noqa: BLE001 - a client that left must not stop the wait
+                        ctx = None
+        finally:
+            unsubscribe()
 
     @staticmethod
     def _check_timeout(timeout: Any) -> float:
@@ -408,22 +465,38 @@ class AgentTools:
                               f"{render.excerpt(timeout)}.")
         return min(float(timeout), MAX_TIMEOUT)
 
-    def run_report(self, cells: list[Cell], finished: bool, max_chars: int
+    def run_report(self, cells: list[Cell], finished: bool, max_chars: int,
+                   executions: list[Execution],
+                   runs: Iterable[tuple[dict[str, Any], str, list[Image]]] = ()
                    ) -> types.CallToolResult:
         """The result of run_cells / wait: each cell's view while they fit in `max_chars`,
-        plus a hint when not finished."""
+        the views of scratch `runs` (view, text, images), and a hint when not finished (saying
+        so when one of `executions` waits for input)."""
         shown = self.views(cells, max_chars=max_chars)
         data: dict[str, Any] = {"cells": shown.views, "finished": finished,
                                 "kernel": self.kernel_state()}
-        text = "\n\n".join(cell_text(v) for v in shown.views)
+        parts = [cell_text(v) for v in shown.views]
+        images = list(shown.images)
         if shown.left_out:
             data["cells_left_out"] = cells_left_out(shown.left_out, ids_call(shown.left_out))
-            text += "\n\n" + data["cells_left_out"]
-        if not finished:
+            parts.append(data["cells_left_out"])
+        for view, text, run_images in runs:
+            data.setdefault("scratch_runs", []).append(view)
+            parts.append(f"# your scratch run\n{text}")
+            images.extend(run_images)
+        waiting = input_wait(executions)
+        if waiting is not None:
+            data["waiting_for_input"] = waiting
+            data["hint"] = input_wait_hint(waiting)
+            parts.append(data["hint"])
+        elif not finished:
             data["hint"] = ("Some cells are still queued or running; call wait(cell_ids=...) "
                             "to keep waiting, or interrupt_kernel to stop them.")
-            text += "\n\n" + data["hint"]
-        return tool_result(data, text, shown.images)
+            parts.append(data["hint"] if parts else
+                         "Scratch runs are still going; call wait again.")
+        if not parts:
+            parts.append(f"The queue is empty; the kernel is {self.kernel.state}.")
+        return tool_result(data, "\n\n".join(parts), images)
 
     def kernel_state(self) -> dict[str, Any]:
         """The kernel's name and state, and a warning when its channels are not private."""
@@ -684,9 +757,14 @@ class AgentTools:
         finished = await self.wait_for(executions, timeout, ctx)
         cells = [self.document.get(cid) for cid in cell_ids if self.document.has(cid)]
         statuses = ", ".join(f"{c.id} {c.status}" for c in cells)
-        self.log(author, "run_cells", ", ".join(cell_ids),
-                 statuses if finished else f"still running after {timeout:g}s: {statuses}")
-        return self.run_report(cells, finished, max_chars)
+        if finished:
+            summary = statuses
+        elif input_wait(executions) is not None:
+            summary = f"waiting for input: {statuses}"
+        else:
+            summary = f"still running after {timeout:g}s: {statuses}"
+        self.log(author, "run_cells", ", ".join(cell_ids), summary)
+        return self.run_report(cells, finished, max_chars, executions)
 
     async def wait(self, author: str, ctx: Context | None, cell_ids: list[str] | None = None,
                    timeout: float = 30) -> types.CallToolResult:
@@ -696,6 +774,9 @@ class AgentTools:
                 self.document.get(cid)
         executions = self.pending(cell_ids)
         finished = await self.wait_for(executions, timeout, ctx)
+        # The caller's run_code runs that outlived their call (a long run, or one the human
+        # answered) come back too, finished or not: wait is how the agent gets their result.
+        own_runs = [] if cell_ids is not None else self._unreported.pop(author, [])
         if cell_ids is None:
             seen: list[str] = []
             for e in executions:
@@ -703,12 +784,12 @@ class AgentTools:
                     seen.append(e.cell_id)
             cell_ids = seen
         cells = [self.document.get(cid) for cid in cell_ids if self.document.has(cid)]
-        result = self.run_report(cells, finished, render.DEFAULT_MAX_CHARS)
-        if not cells:
-            result.content[0].text = ("The queue is empty; the kernel is "
-                                      f"{self.kernel.state}." if finished else
-                                      "Scratch runs are still going; call wait again.")
-        return result
+        if unfinished := [run for run in own_runs if not run.done.is_set()]:
+            self._unreported[author] = unfinished
+        share = render.DEFAULT_MAX_CHARS // SCRATCH_RUNS_SHARE // max(1, len(own_runs))
+        runs = [self.scratch_view(run, share) for run in own_runs]
+        budget = render.DEFAULT_MAX_CHARS - sum(len(json.dumps(view)) for view, _, _ in runs)
+        return self.run_report(cells, finished, budget, executions, runs)
 
     async def run_code(self, author: str, ctx: Context | None, code: str,
                        timeout: float = 30) -> types.CallToolResult:
@@ -722,28 +803,50 @@ class AgentTools:
         await self.policy.approve(author, "run_code", code)
         execution = self.kernel.run_code(code, author)
         finished = await self.wait_for([execution], timeout, ctx)
+        if not finished:
+            unreported = self._unreported.setdefault(author, [])
+            unreported.append(execution)
+            del unreported[:-UNREPORTED_RUNS_KEPT]
         return self.execution_result(execution, finished, author)
 
     def execution_result(self, execution: Execution, finished: bool,
                          author: str) -> types.CallToolResult:
         """A scratch run's result within DEFAULT_MAX_CHARS (its error's summary first, then
         its outputs), logged for the human."""
+        data, text, images = self.scratch_view(execution, render.DEFAULT_MAX_CHARS)
+        summary = execution.status
+        if execution.error:
+            summary += f" {execution.error.get('ename', '')}"
+        elif data["outputs"]:
+            first = data["outputs"][0]["text"].strip().splitlines()
+            summary += f": {first[0][:80]}" if first else ""
+        if execution.input_request is not None:
+            summary += " (waiting for input)"
+        self.log(author, "run_code", None, summary, code=execution.code)
+        waiting = input_wait([execution])
+        if waiting is not None:
+            data["waiting_for_input"] = waiting
+            data["hint"] = input_wait_hint(waiting)
+            text += "\n" + data["hint"]
+        elif not finished:
+            data["hint"] = ("The code is still running; its output so far is above. Call "
+                            "wait() to wait for the queue, or interrupt_kernel to stop it.")
+            text += "\n" + data["hint"]
+        return tool_result(data, text, images)
+
+    @staticmethod
+    def scratch_view(execution: Execution, budget: int
+                     ) -> tuple[dict[str, Any], str, list[Image]]:
+        """A scratch run's status, count, error summary and outputs within `budget`
+        characters, as data, as text, and its images."""
         data: dict[str, Any] = {"status": execution.status,
                                 "execution_count": execution.execution_count}
-        budget = render.DEFAULT_MAX_CHARS
         if execution.error:
             data["error"] = render.error_summary({"output_type": "error", **execution.error})
             budget -= len(json.dumps(data["error"]))
         views = render.output_views(execution.outputs, budget)
         data["outputs"] = views
         images = output_images(execution.outputs, None, range(len(views)))
-        summary = execution.status
-        if execution.error:
-            summary += f" {execution.error.get('ename', '')}"
-        elif views:
-            first = views[0]["text"].strip().splitlines()
-            summary += f": {first[0][:80]}" if first else ""
-        self.log(author, "run_code", None, summary, code=execution.code)
         text = f"status: {execution.status}"
         if execution.execution_count is not None:
             text += f" [{execution.execution_count}]"
@@ -755,11 +858,7 @@ class AgentTools:
                                         "less, or put the code in a cell to page through them "
                                         "with read_output.")
             text += "\n" + data["outputs_left_out"]
-        if not finished:
-            data["hint"] = ("The code is still running; its output so far is above. Call "
-                            "wait() to wait for the queue, or interrupt_kernel to stop it.")
-            text += "\n" + data["hint"]
-        return tool_result(data, text, images)
+        return data, text, images
 
     async def interrupt_kernel(self, author: str) -> types.CallToolResult:
         """Interrupt the running execution and drop the queue."""
@@ -1048,8 +1147,10 @@ def build_server(tools: AgentTools) -> NbtuiServer:
         """Queue cells (in the order given, or all code cells top to bottom) on the kernel's
         one queue, shared with the user, and wait up to timeout seconds. The timeout never
         interrupts: unfinished cells come back queued/running with output so far; call
-        wait to keep waiting (a timeout over 3600 seconds counts as 3600). The reply stays
-        within 8,000 characters, as read_cells does."""
+        wait to keep waiting (a timeout over 3600 seconds counts as 3600). A cell that asks
+        for input (input(), getpass, a debugger) returns at once with waiting_for_input
+        (prompt, password): only the human answers it, in the TUI. The reply stays within
+        8,000 characters, as read_cells does."""
         return await tools.run_cells(author_of(ctx), ctx, cell_ids, all, timeout)
 
     @server.tool(annotations=read_only)
@@ -1057,7 +1158,9 @@ def build_server(tools: AgentTools) -> NbtuiServer:
     async def wait(ctx: Context, cell_ids: list[str] | None = None,
                    timeout: float = 30) -> types.CallToolResult:
         """Wait until the given cells (or the whole queue) are idle, up to timeout seconds (at
-        most 3600); returns their views within 8,000 characters, as read_cells does."""
+        most 3600); returns their views within 8,000 characters, as read_cells does, and the
+        results of your own run_code runs it waited for (scratch_runs). A run that asks for
+        input while it waits ends the wait early, with waiting_for_input."""
         return await tools.wait(author_of(ctx), ctx, cell_ids, timeout)
 
     @server.tool(annotations=mutating)
@@ -1066,7 +1169,9 @@ def build_server(tools: AgentTools) -> NbtuiServer:
         """Run scratch code in the kernel without adding a cell (e.g. df.info(), a quick
         check). Shares the kernel's variables and queue; the user sees it in their activity
         log. Waits up to timeout seconds (at most 3600). Returns status, execution_count and
-        outputs (8,000 characters at most)."""
+        outputs (8,000 characters at most). Code that asks for input returns at once with
+        waiting_for_input (prompt, password): only the human answers it, in the TUI; wait()
+        then brings the result."""
         return await tools.run_code(author_of(ctx), ctx, code, timeout)
 
     @server.tool(annotations=destructive)
