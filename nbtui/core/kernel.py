@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import zmq
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.kernelspec import NoSuchKernel as _MissingKernelSpec
 from jupyter_client.manager import AsyncKernelManager
@@ -62,6 +63,14 @@ KERNEL_POLL_INTERVAL = 0.5
 IOPUB_DRAIN_TIMEOUT = 3.0
 """After the execute reply, how long IOPub may stay silent before the run is declared finished
 without its idle status (which a kernel under an output flood can drop)."""
+
+INPUT_SETTLE = 0.02
+"""How long IOPub must have been quiet before an input request is taken up: the kernel sent
+what the run printed before asking first, but on another channel, so it can arrive just after
+the request (and must come before the prompt and the answer in the output)."""
+
+INPUT_SETTLE_MAX = 0.5
+"""How long an input request waits at most for IOPub to be quiet (a thread may print on)."""
 
 REQUEST_TIMEOUT = 5.0
 """Seconds to wait for a completion or inspection reply."""
@@ -1546,18 +1555,32 @@ class KernelSession:
                 await asyncio.sleep(KERNEL_POLL_INTERVAL)
                 continue
             try:
-                self._on_stdin(kc, msg)
+                if msg["header"]["msg_type"] == "input_request":
+                    await self._iopub_settled(kc)
+                    self._on_input_request(kc, msg)
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 logger.exception("Could not handle a %s message from the kernel",
                                  msg.get("header", {}).get("msg_type"))
 
-    def _on_stdin(self, kc: AsyncKernelClient, msg: dict[str, Any]) -> None:
-        if msg["header"]["msg_type"] != "input_request":
-            return
+    async def _iopub_settled(self, kc: AsyncKernelClient) -> None:
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
+        socket = kc.iopub_channel.socket
+        while loop.time() - arrived < INPUT_SETTLE_MAX:
+            waiting = socket is not None and socket.get(zmq.EVENTS) & zmq.POLLIN
+            if not waiting and loop.time() - max(arrived, self._last_iopub) >= INPUT_SETTLE:
+                return
+            await asyncio.sleep(INPUT_SETTLE / 4)
+
+    def _on_input_request(self, kc: AsyncKernelClient, msg: dict[str, Any]) -> None:
         content = msg.get("content") or {}
         req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
         execution = req.execution if req is not None else None
-        if req is None or execution is None or execution.done.is_set():
+        if execution is not None and execution.done.is_set():
+            return  # ended (interrupted, aborted) while its output settled: no one waits
+        if req is None or execution is None:
             # Nothing of ours waits: an unanswered request would block the kernel for good.
             logger.warning("The kernel asked for input for no running execution; sent it end "
                            "of file")
