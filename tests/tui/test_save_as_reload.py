@@ -141,7 +141,8 @@ async def test_reload_replaces_the_cells_with_the_file(notebook):
 
 
 async def test_reload_with_unsaved_changes_asks_first(notebook):
-    """With unsaved changes reload asks; esc keeps them, r drops them for the file."""
+    """With unsaved changes reload asks; enter does not answer, esc keeps them, r drops them
+    for the file."""
     path = notebook(1)
     async with running_app(path) as (app, pilot):
         document = app.session.document
@@ -149,6 +150,9 @@ async def test_reload_with_unsaved_changes_asks_first(notebook):
         assert document.dirty
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, ReloadScreen), what="the question")
+        await pilot.press("enter")  # no answer: only r drops the changes
+        await pilot.pause()
+        assert isinstance(app.screen, ReloadScreen) and len(document.cells) == 2
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ReloadScreen),
                          what="the question to close")
@@ -187,7 +191,8 @@ async def conflict(app: NotebookApp, pilot: Any, path: Path) -> SaveConflictScre
 
 async def test_a_save_conflict_offers_overwrite_save_as_reload_and_cancel(notebook):
     """When the file changed on disk, ctrl+s asks, with exactly overwrite, save as, reload and
-    cancel and their keys; cancel writes nothing and keeps the changes."""
+    cancel and their keys; enter answers nothing; cancel writes nothing and keeps the
+    changes."""
     path = notebook(1)
     async with running_app(path) as (app, pilot):
         screen = await conflict(app, pilot, path)
@@ -195,6 +200,9 @@ async def test_a_save_conflict_offers_overwrite_save_as_reload_and_cancel(notebo
         assert labels == ["Overwrite (o)", "Save as… (a)", "Reload from disk (r)",
                           "Cancel (esc)"]
         assert "changed on disk" in screen_text(app)
+        await pilot.press("enter")  # a stray enter answers nothing
+        await pilot.pause()
+        assert app.screen is screen and "changed elsewhere" in path.read_text()
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.default_screen, what="it to close")
         assert "changed elsewhere" in path.read_text()

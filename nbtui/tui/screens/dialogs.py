@@ -117,7 +117,7 @@ class ReloadScreen(ChoiceScreen):
     """Reloading would drop unsaved changes: go ahead, or not."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r,enter", "choose('reload')", "Reload from disk"),
+        Binding("r", "choose('reload')", "Reload from disk"),
         Binding("escape,c", "choose('cancel')", "Cancel"),
     ]
     CHOICES: ClassVar[list[tuple[str, str, str]]] = [
