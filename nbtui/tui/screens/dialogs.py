@@ -74,14 +74,12 @@ class ChoiceScreen(ModalScreen[str]):
             yield Static(Text(self.question, style="bold"), classes="dialog-question")
             with Horizontal(classes="dialog-buttons"):
                 for answer, label, variant in self.CHOICES:
-                    yield Button(label, id=answer, variant=variant,  # type: ignore[arg-type]
-                                 compact=True)
-
-    def on_mount(self) -> None:
-        # Only the keys (and clicks) answer: an enter typed on its way elsewhere must not press
-        # whichever button had the focus.
-        for button in self.query(Button):
-            button.can_focus = False
+                    button = Button(label, id=answer, variant=variant,  # type: ignore[arg-type]
+                                    compact=True)
+                    # Only the keys (and clicks) answer: an enter typed on its way elsewhere
+                    # must not press whichever button had the focus.
+                    button.can_focus = False
+                    yield button
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
