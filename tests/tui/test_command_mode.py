@@ -187,8 +187,9 @@ async def test_command_palette_offers_the_notebook_actions(notebook):
     """The command palette lists the notebook's actions by name."""
     async with running_app(notebook(1)) as (app, pilot):
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for title in ("Run cell", "Insert cell below", "Delete cell", "Restart the kernel",
-                      "Save notebook", "Follow the agent"):
+        for title in ("Run", "Insert a cell below", "Delete the selected cells (press twice)",
+                      "Restart the kernel (press twice)", "Save the notebook",
+                      "Follow the agent"):
             assert title in titles
 
 
