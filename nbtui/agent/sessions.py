@@ -107,7 +107,9 @@ def _take_lock(path: Path, *, create: bool = True) -> int | None:
     Raises:
         BlockingIOError: another process holds the lock.
     """
-    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_CREAT if create else 0)
+    # Read-only: flock needs no more, and a file held open for writing would keep the
+    # notebook's file system from being remounted read-only.
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_CREAT if create else 0)
     while True:
         try:
             fd = os.open(path, flags, 0o600)
@@ -195,8 +197,13 @@ class SessionLock:
             # The lock beside the notebook names the session too, for the message a second
             # session gives when its runtime directory is another one.
             with suppress(OSError):
-                os.ftruncate(self._beside_fd, 0)
-                os.pwrite(self._beside_fd, json.dumps(asdict(self.record)).encode(), 0)
+                fd = os.open(self.beside_path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                try:
+                    if os.path.samestat(os.fstat(fd), os.fstat(self._beside_fd)):
+                        os.ftruncate(fd, 0)
+                        os.write(fd, json.dumps(asdict(self.record)).encode())
+                finally:
+                    os.close(fd)
 
     def _release_beside(self) -> None:
         fd, self._beside_fd = self._beside_fd, None
