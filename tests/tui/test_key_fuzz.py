@@ -10,6 +10,7 @@ depends on timing, so a replay may take a few runs.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import random
 import string
@@ -24,12 +25,14 @@ from test_outputs import png
 from test_pairing import KERNEL_TIMEOUT, paired_app
 from textual import events
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
-from textual.pilot import Pilot, WaitForScreenTimeout
+from textual.message_pump import MessagePump
+from textual.pilot import Pilot
 from tui_helpers import wait_until, write_notebook
 
 from nbtui.tui.app import NotebookApp
 from nbtui.tui.screens.dialogs import QuitScreen
 from nbtui.tui.widgets.editor import CellEditor
+from nbtui.tui.widgets.notebook import NotebookPane
 from nbtui.tui.widgets.notebook_view import NotebookView
 from tests.conftest import agent
 
@@ -60,9 +63,10 @@ AGENT_SNIPPETS = [
 
 
 def binding_keys() -> list[str]:
-    """Every key the app, the cell list and the editor bind."""
+    """Every key the app, the notebook pane, the cell list and the editor bind."""
     keys = set()
-    for bindings in (NotebookApp.BINDINGS, NotebookView.BINDINGS, CellEditor.BINDINGS):
+    for bindings in (NotebookApp.BINDINGS, NotebookPane.BINDINGS, NotebookView.BINDINGS,
+                     CellEditor.BINDINGS):
         for binding in bindings:
             keys.update(key.strip() for key in binding.key.split(","))  # type: ignore[union-attr]
     return sorted(keys)
@@ -138,7 +142,54 @@ async def press(pilot: Pilot, key: str) -> None:
     event = events.Key(key, char)
     event.set_sender(pilot.app)
     pilot.app._driver.send_message(event)  # type: ignore[union-attr]
-    await pilot._wait_for_screen()
+    await settle(pilot.app)
+
+
+class Stuck(Exception):
+    """The app or a widget of the screen did not handle the messages queued before a key."""
+
+
+async def settle(app: NotebookApp, timeout: float = 30.0) -> None:
+    """Wait, as Pilot does after a key, until the app and every widget of the screen have
+    handled what was queued so far; on a timeout say which did not and where each one is.
+
+    Raises:
+        Stuck: after `timeout` seconds, naming the widgets that are behind and their stacks.
+    """
+    pending: dict[int, MessagePump] = {}
+    caught_up = asyncio.Event()
+
+    def handled(node: MessagePump) -> None:
+        pending.pop(id(node), None)
+        if not pending:
+            caught_up.set()
+
+    for node in [app, *app.screen.walk_children(with_self=True)]:
+        pending[id(node)] = node
+        if not node.call_later(handled, node):
+            del pending[id(node)]
+    if not pending:
+        return
+    waits = [asyncio.create_task(caught_up.wait()),
+             asyncio.create_task(app._exception_event.wait())]
+    _, still = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for task in still:
+        task.cancel()
+    if len(still) == len(waits):
+        raise Stuck("; ".join(where_stuck(node) for node in pending.values()))
+
+
+def where_stuck(node: MessagePump) -> str:
+    """A message pump's state and, if its task is waiting somewhere, the stack it waits in."""
+    task = node._task
+    state = (f"{node!r} (closing={node._closing}, closed={node._closed}, "
+             f"running={node._running}, attached={getattr(node, 'is_attached', '?')}, "
+             f"queued={node._message_queue.qsize()}, task={'none' if task is None else 'yes'})")
+    if task is None or task.done():
+        return state
+    stack = io.StringIO()
+    task.print_stack(file=stack)
+    return f"{state} waiting in:\n{stack.getvalue()}"
 
 
 def next_key(rng: random.Random, pool: list[str], previous: str | None) -> str:
@@ -159,10 +210,11 @@ def first_traceback(errors: list[BaseException]) -> str:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
-async def test_random_keys_with_an_agent_at_work_break_nothing(tmp_path, size):
+async def test_random_keys_with_an_agent_at_work_break_nothing(tmp_path, monkeypatch, size):
     """Thousands of random keys and chords in both modes while an agent changes and runs cells:
     no handler fails, the app runs on, and the view shows the document's cells in order."""
     seed = int(os.environ.get("NBTUI_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+    monkeypatch.chdir(tmp_path)  # a relative name typed into save-as lands here
     # Shown with any failure, whatever raised it (pytest prints a failed test's output).
     print(f"key fuzz seed {seed}: replay with NBTUI_FUZZ_SEED={seed}")
     rng = random.Random(f"{seed}-{size}")
@@ -188,9 +240,10 @@ async def test_random_keys_with_an_agent_at_work_break_nothing(tmp_path, size):
                 modes[app.pane.mode] += 1
                 try:
                     await press(pilot, key)
-                except WaitForScreenTimeout:
+                except Stuck as stuck:
                     pytest.fail(describe(seed, size, pressed, "the screen stopped handling keys "
-                                         f"(the focus is on {app.focused}, {app.screen} on top)"))
+                                         f"(the focus is on {app.focused}, {app.screen} on top)"
+                                         f": {stuck}"))
                 assert app.is_running and app.screen_stack, describe(
                     seed, size, pressed, "the app ended")
                 assert not app.ui_errors, describe(
