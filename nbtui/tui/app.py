@@ -65,7 +65,8 @@ from nbtui.tui.screens.kernel_picker import KernelPickerScreen, installed_kernel
 from nbtui.tui.settings import apply_settings
 from nbtui.tui.widgets.activity_log import ActivityLog
 from nbtui.tui.widgets.editor import CellEditor
-from nbtui.tui.widgets.input_prompt import install_input_prompts
+from nbtui.tui.widgets.find_bar import FindBar
+from nbtui.tui.widgets.input_prompt import InputPrompt, install_input_prompts
 from nbtui.tui.widgets.notebook import NotebookPane
 from nbtui.tui.widgets.notebook_view import NotebookView
 from nbtui.tui.widgets.status_bar import StatusBar
@@ -615,8 +616,13 @@ class NotebookApp(App[None]):
         """Show every key."""
         if isinstance(self.screen, HelpScreen):
             return
+        scopes = [(title, found) for title, _widget, found in self._command_scopes(editing=True)]
+        # Keys that work only inside the find bar or the input line: in the help, not the
+        # palette (which runs commands on the notebook).
+        scopes[-1:-1] = [(title, commands(cls.BINDINGS, self._keymap)) for title, cls in (
+            ("The find bar (/ or ctrl+f)", FindBar), ("The input line (a cell asks)", InputPrompt))]
         sections = [(title, [(command.key_text, command.description) for command in found])
-                    for title, _widget, found in self._command_scopes(editing=True)]
+                    for title, found in scopes]
         sections[-1][1].extend([
             (format_key(self.COMMAND_PALETTE_BINDING), "Command palette: every command by name"),
             ("mouse", "Click a cell to select it, click again (or double-click) to edit"),

@@ -144,3 +144,19 @@ async def test_the_palette_sets_agent_access_without_a_key(notebook):
                       if c.title == "Agents: read only"]
         command.callback()
         assert app.session.policy.access == "read"
+
+
+async def test_the_help_lists_the_find_bars_and_the_input_lines_keys(notebook):
+    """The keys that work only inside the find bar or the input line have their own help
+    sections (and are not palette commands: those act on the notebook)."""
+    from nbtui.tui.widgets.find_bar import FindBar
+    from nbtui.tui.widgets.input_prompt import InputPrompt
+
+    async with running_app(notebook(1), size=HELP_SIZE) as (app, pilot):
+        titles = palette_titles(app)
+        text = await open_help(app, pilot)
+        assert "The find bar" in text and "The input line" in text
+        for scope in (FindBar, InputPrompt):
+            for command in commands(scope.BINDINGS, {}):
+                assert command.description in text, command
+        assert "Replace all (in sources)" not in titles
