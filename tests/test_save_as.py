@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from nbtui.core.document import InvalidArgument
 from nbtui.core.session import NotebookSession
 from nbtui.core.storage import FileChangedOnDisk, NotebookFileError, NotebookFileExists
 
@@ -126,3 +127,24 @@ def test_reload_of_a_broken_file_changes_nothing(tmp_path: Path) -> None:
         session.reload()
     assert [c.source for c in session.document.cells] == ["a", "mine"]
     assert session.document.dirty
+
+
+def test_reload_keeps_the_id_of_a_cell_only_the_file_has(tmp_path: Path) -> None:
+    """A cell added to the file by another program keeps its id when reloaded, so a save
+    right after changes nothing on disk; a bad or taken id is refused by the document."""
+    path = write(tmp_path / "a.ipynb", ["a"])
+    session = NotebookSession(path, autosave_seconds=0)
+    nb = nbformat.read(path, as_version=4)
+    added = nbformat.v4.new_code_cell("added elsewhere")
+    added.id = "from-elsewhere"
+    nb.cells.append(added)
+    nbformat.write(nb, path)
+    on_disk = path.read_bytes()
+    session.reload()
+    assert [c.id for c in session.document.cells][-1] == "from-elsewhere"
+    session.save()
+    assert path.read_bytes() == on_disk
+    with pytest.raises(InvalidArgument, match="taken or not a valid id"):
+        session.document.insert_cell("x", cell_id="from-elsewhere")
+    with pytest.raises(InvalidArgument, match="taken or not a valid id"):
+        session.document.insert_cell("x", cell_id="no spaces allowed")

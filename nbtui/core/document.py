@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import logging
+import re
 import sys
 import time
 import uuid
@@ -56,6 +57,9 @@ DELETED_MAX_BYTES = 32 * 1024 * 1024
 """Memory the deleted cells kept for restore may hold; the oldest go first, the newest stays."""
 
 MERGE_SEPARATOR = "\n"
+
+CELL_ID_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+"""What nbformat 4.5 allows as a cell id."""
 """What joins the sources of merged cells (as Jupyter joins them)."""
 
 
@@ -389,18 +393,24 @@ class Document:
         before_cell_id: str | None = None,
         author: str = USER,
         metadata: dict[str, Any] | None = None,
+        cell_id: str | None = None,
     ) -> Cell:
         """Insert a new cell (at the end when no position is given).
 
+        `cell_id` keeps a cell's id from elsewhere (reloading the file); it must be free.
+
         Raises:
-            InvalidArgument: a bad type, source or position.
+            InvalidArgument: a bad type, source, position or id.
             UnknownCell: an anchor id does not exist.
         """
         source = self._check_source(source)
         cell_type = self._check_type(cell_type)
         position = self._position(index, after_cell_id, before_cell_id, len(self.cells))
+        if cell_id is not None and (cell_id in self._by_id or not CELL_ID_PATTERN.fullmatch(
+                cell_id)):
+            raise InvalidArgument(f"Cell id {cell_id[:40]!r} is taken or not a valid id.")
         cell = Cell(
-            id=self._fresh_id(),
+            id=cell_id or self._fresh_id(),
             cell_type=cell_type,
             source=source,
             metadata=dict(metadata or {}),

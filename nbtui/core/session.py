@@ -314,8 +314,8 @@ class NotebookSession:
         keeps running.
 
         The changes are the human's document operations (cells deleted, moved, edited,
-        inserted), so agents see them in the change feed. Cells keep their ids; a cell that is
-        only in the file gets a new id, written at the next save. Unsaved changes are lost.
+        inserted), so agents see them in the change feed. Every cell keeps the id the file
+        gives it. Unsaved changes are lost.
 
         Raises:
             NotebookFileError: the file could not be read as a notebook (nothing changes).
@@ -330,7 +330,8 @@ class NotebookSession:
         for index, wanted in enumerate(on_disk.cells):
             if not document.has(wanted.id):
                 cell = document.insert_cell(wanted.source, wanted.cell_type, index=index,
-                                            metadata=wanted.metadata, author=USER)
+                                            metadata=wanted.metadata, author=USER,
+                                            cell_id=wanted.id)
             else:
                 if document.index_of(wanted.id) != index:
                     document.move_cell(wanted.id, index=index, author=USER)
