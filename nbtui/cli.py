@@ -10,6 +10,7 @@ import shlex
 import shutil
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -167,6 +168,15 @@ def _named_kernel(notebook: Path) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def forced_image_mode(option: str | None, environ: Mapping[str, str],
+                      config: Config) -> str | None:
+    """How to show images whatever the terminal: --images, else (unless $NBTUI_IMAGES says)
+    the config file's images; None (or auto) leaves it to the detection."""
+    if option is None:
+        option = None if environ.get("NBTUI_IMAGES") else config.images
+    return None if option in (None, "auto") else option
+
+
 def _load_config() -> tuple[Config, list[str]]:
     """The user's config file, and its problems (each logged)."""
     config, problems = load_config()
@@ -279,9 +289,9 @@ def open_(notebook: str, kernel_name: str | None, socket_path: str | None,
     from nbtui.tui.app import run_app
     from nbtui.tui.widgets.images import set_image_mode
 
-    images = images or ("auto" if os.environ.get("NBTUI_IMAGES") else config.images)
-    if images != "auto":
-        set_image_mode(images)  # type: ignore[arg-type]
+    forced = forced_image_mode(images, os.environ, config)
+    if forced is not None:
+        set_image_mode(forced)  # type: ignore[arg-type]
     settings.use_config(config, problems)
     run_app(session, start=lambda: _start_session(session, socket_path, not no_agent),
             stop=_stop_session, approve=approve)

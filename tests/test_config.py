@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from nbtui.cli import forced_image_mode
 from nbtui.core.config import IMAGE_CHOICES, Config, config_path, load_config, save_theme
 from tests.conftest import agent, call
 from tests.test_cli import assert_one_line_error, run_nbtui, serving, wait_until
@@ -52,7 +53,7 @@ def test_every_setting_is_read(tmp_path):
     ('autosave = "often"', ["autosave", "'often'"]),
     ('autosave = true', ["autosave", "True"]),
     ('autosave = nan', ["autosave", "nan"]),
-    ('images = "kit"', ["images", "'kit'", "auto, kitty, sixel, halfblock, none"]),
+    ('images = "kit"', ["images", "'kit'", "auto, kitty, sixel, symbols, halfblock, none"]),
     ('theme = 7', ["theme", "7", "default theme"]),
     ('kernal = "python3"', ["unknown setting 'kernal'", "ignored"]),
     ('keys = "ctrl+r"', ["[keys]", "table"]),
@@ -99,6 +100,21 @@ def test_the_image_choices_are_the_image_modes_and_auto():
     from nbtui.tui.widgets.images import IMAGE_MODES
 
     assert sorted(IMAGE_CHOICES) == sorted(("auto", *IMAGE_MODES))
+
+
+@pytest.mark.parametrize(("option", "environ", "configured", "forced"), [
+    (None, {}, "none", "none"),
+    (None, {}, "auto", None),
+    (None, {"NBTUI_IMAGES": "kitty"}, "none", None),
+    ("halfblock", {"NBTUI_IMAGES": "kitty"}, "none", "halfblock"),
+    ("auto", {}, "none", None),
+])
+def test_images_come_from_the_option_then_the_environment_then_the_config(option, environ,
+                                                                         configured, forced):
+    """--images wins, then $NBTUI_IMAGES (left to the detection), then the config file; auto
+    detects."""
+    config = Config(Path("config.toml"), images=configured)
+    assert forced_image_mode(option, environ, config) == forced
 
 
 # -- writing the theme -------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
     kernel = "python3"      # the kernelspec when neither --kernel nor the notebook names one
     autosave = 30           # seconds between saves of unsaved changes; 0: never (--autosave wins)
-    images = "auto"         # auto, kitty, sixel, halfblock or none (--images and NBTUI_IMAGES win)
+    images = "auto"         # or kitty, sixel, symbols, halfblock, none (--images wins)
     theme = "nord"          # a Textual theme; the theme picked in the palette is written here
 
     [keys]                  # binding id = keys (comma-separated), as in the help screen
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-IMAGE_CHOICES = ("auto", "kitty", "sixel", "halfblock", "none")
+IMAGE_CHOICES = ("auto", "kitty", "sixel", "symbols", "halfblock", "none")
 """The ways to show images (those of nbtui.tui.widgets.images), and `auto` to detect one."""
 
 SETTINGS = ("kernel", "autosave", "images", "theme", "keys")
