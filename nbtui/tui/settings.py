@@ -55,7 +55,7 @@ def apply_settings(app: App[Any]) -> None:
     if config is None:
         return
     where = display_path(config.path)
-    problems = list(_problems)
+    problems: list[str] = []  # the file's problems only the app can see (the CLI logged the rest)
     if config.theme is not None:
         if config.theme in app.available_themes:
             app.theme = config.theme
@@ -79,10 +79,10 @@ def apply_settings(app: App[Any]) -> None:
             keymap[binding_id] = ",".join(key.strip() for key in keys.split(","))
     if keymap:
         app.set_keymap(keymap)
-    if problems:
-        for problem in problems:
-            log.warning("%s", problem)
-        app.notify("\n".join(problems), title="Config file", severity="warning",
+    for problem in problems:
+        log.warning("%s", problem)
+    if _problems or problems:
+        app.notify("\n".join([*_problems, *problems]), title="Config file", severity="warning",
                    timeout=PROBLEM_SECONDS, markup=False)
     app.theme_changed_signal.subscribe(app, lambda theme: _keep_theme(app, config, theme))
 
