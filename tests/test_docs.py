@@ -17,3 +17,12 @@ async def test_mcp_tools_doc_matches_the_live_tools_list(tmp_path):
         async with agent(served.socket) as client:
             tools = (await client.list_tools()).tools
     assert (ROOT / "docs" / "mcp-tools.md").read_text() == tools_markdown(tools)
+
+
+def test_keys_doc_tables_match_the_bindings():
+    """docs/keys.md's key tables are exactly what the bindings generate (regenerate with
+    `python -m nbtui.tui.keys_doc`), so every key the app has is documented with its id."""
+    from nbtui.tui.keys_doc import with_tables
+
+    text = (ROOT / "docs" / "keys.md").read_text()
+    assert text == with_tables(text)
