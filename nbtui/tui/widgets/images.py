@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import io
 import logging
@@ -304,23 +305,108 @@ def fit_picture(raw: bytes, max_width: int) -> FittedPicture | None:
 
 
 def sixel_widget(fitted: FittedPicture) -> Widget:
-    """A textual-image sixel widget showing a fitted picture at its size in cells.
+    """A sixel widget showing a fitted picture at its size in cells, sent only when needed.
 
     The widget is positioned absolutely on the overlay layer; its owner sets its offset.
-    Nothing is written to the terminal here: Textual renders the widget in its own frames.
+    Nothing is written to the terminal here: Textual renders the widget in its own frames,
+    and the picture goes out only when it moved, changed, or may have been painted over
+    (see :func:`_steady_sixel_classes`).
     """
-    prepare_images()
-    with _probe_disabled():
-        # textual_image.widget asks for the cell size on import: prepare_images seeded it.
-        from textual_image.widget import SixelImage
-
-    widget = SixelImage(fitted.picture, classes="nbtui-sixel")
+    widget = _steady_sixel_classes()[0](fitted.picture, classes="nbtui-sixel")
     styles = widget.styles
     styles.position = "absolute"
     styles.layer = "overlay"
     styles.width = fitted.columns
     styles.height = fitted.rows
     return widget
+
+
+@functools.cache
+def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
+    """textual-image's sixel widget, changed to send its picture once per place and look.
+
+    textual-image's widget sends the whole picture (tens of kilobytes) every time Textual
+    renders any of its rows, which is on every key that redraws the notebook view below it:
+    its rows other than the last are empty strips, which claim none of their cells, so the
+    view's blank slot lines are written over the picture and the picture must be sent again.
+    Here every row claims its cells and writes nothing into them (it only moves the cursor past
+    them, so that a full-screen update puts the text right of the picture where it belongs),
+    and the picture is sent only when what the terminal shows may differ from it: when its
+    place, crop, pixels or the screen size changed, when a widget in front of it appeared or
+    went, or when another screen was shown. Then it is sent in the frame after a repaint of
+    the widget's whole region (a frame that writes its last row, which carries the picture),
+    and not while anything covers part of it (the picture would be painted over that).
+    Returns the widget class and its inner class.
+    """
+    prepare_images()
+    with _probe_disabled():
+        # textual_image.widget asks for the cell size on import: prepare_images seeded it.
+        from textual_image.widget import SixelImage
+        from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
+    from rich.control import Control
+    from textual.geometry import Region
+    from textual.strip import Strip
+
+    class SteadySixelInner(_ImageSixelImpl):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._drawn: tuple[Any, ...] | None = None
+            """What the terminal shows: the look last sent (None: it must be sent)."""
+            self._repainting = False
+
+        def on_mount(self) -> None:
+            self.app.screen_change_signal.subscribe(self, self._forget_drawn)
+            self.app.app_resume_signal.subscribe(self, self._forget_drawn)
+
+        def _forget_drawn(self, _: object) -> None:
+            self._drawn = None
+
+        def _repaint_whole(self) -> None:
+            self._repainting = True
+            self.refresh()
+
+        def _in_front(self, visible: Region) -> tuple[tuple[Widget, Region], ...]:
+            """Widgets drawn in front of this one over its visible region, and where."""
+            found = []
+            # The compositor lists the widgets on screen front to back.
+            for widget, (region, clip) in self.screen._compositor.visible_widgets.items():
+                if widget is self:
+                    break
+                covered = region.intersection(clip).intersection(visible)
+                if covered.area:
+                    found.append((widget, covered))
+            return tuple(found)
+
+        def render_lines(self, crop: Region) -> list[Strip]:
+            lines = super().render_lines(crop)
+            if not lines:
+                self._drawn = None
+                return lines
+            visible = self.screen.find_widget(self).visible_region
+            in_front = self._in_front(visible)
+            look = (visible, crop, self.app.size, in_front, self._cached_sixels)
+            send = False
+            if look != self._drawn:
+                if self._repainting and not in_front:
+                    send = True
+                    self._drawn = look
+                elif not in_front:
+                    self.call_after_refresh(self._repaint_whole)
+            self._repainting = False
+            rows = [Strip([Control.move_to(visible.right, visible.y + row).segment],
+                          cell_length=crop.width) for row in range(crop.height)]
+            if send:
+                last = visible.y + crop.height - 1
+                segments = list(lines[-1])[:2]  # the move to the corner and the picture
+                rows[-1] = Strip([*segments, Control.move_to(visible.right, last).segment],
+                                 cell_length=crop.width)
+            return rows
+
+    class SteadySixel(SixelImage, Renderable=_NoopRenderable):  # type: ignore[misc,call-arg]
+        def compose(self) -> Any:
+            yield SteadySixelInner(self.image, self._sixel_options)
+
+    return SteadySixel, SteadySixelInner
 
 
 def image_lines(
