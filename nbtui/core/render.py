@@ -26,6 +26,9 @@ import struct
 import textwrap
 from typing import Any
 
+from nbtui.core.latex import latex_output_to_text, markdown_math_to_unicode
+from nbtui.core.tables import TableLine, layout_table, split_tables
+
 __all__ = [
     "DEFAULT_MAX_CHARS",
     "IMAGE_MIMES",
@@ -35,6 +38,7 @@ __all__ = [
     "collapse_carriage_returns",
     "error_summary",
     "excerpt",
+    "html_lines",
     "html_to_text",
     "output_images",
     "output_summary",
@@ -196,25 +200,57 @@ def _tidy(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, width: int | None = None) -> str:
     """Render HTML as readable plain text, with tables laid out as aligned columns.
 
-    Uses inscriptis (strict CSS profile, no link targets). Scripts and styles are dropped.
-    Malformed input never raises: if the converter fails, tags are stripped and entities
-    unescaped instead.
+    Tables are laid out by :func:`nbtui.core.tables.layout_table` (every value under its
+    header, numeric columns right-aligned, a rule under the header, the index set off by
+    ``│``); the rest goes through inscriptis (strict CSS profile, no link targets). Scripts and
+    styles are dropped. Malformed input never raises: if the converter fails, tags are
+    stripped and entities unescaped instead.
 
     Args:
         html: An HTML fragment or document, e.g. ``DataFrame._repr_html_()``.
+        width: Columns available for tables, or None for no limit.
 
     Returns:
         The text, without trailing spaces on lines, without runs of blank lines and without
         common leading indentation.
     """
+    return "\n".join(line.text for line in html_lines(html, width))
+
+
+def html_lines(html: str, width: int | None = None) -> tuple[TableLine, ...]:
+    """HTML as lines of text, each saying whether it is prose or part of a table.
+
+    Args:
+        html: An HTML fragment or document (a str or a notebook list of lines).
+        width: Columns available for tables, or None for no limit.
+
+    Returns:
+        The lines of :func:`html_to_text`, with table headers, rules and rows marked.
+    """
     if not isinstance(html, str):
         html = _join(html)
     if not html.strip():
-        return ""
-    return _html_to_text_cached(html)
+        return ()
+    return _html_lines_cached(html, width)
+
+
+@functools.lru_cache(maxsize=128)
+def _html_lines_cached(html: str, width: int | None) -> tuple[TableLine, ...]:
+    lines: list[TableLine] = []
+    for is_table, fragment in split_tables(html):
+        laid_out = layout_table(fragment, width) if is_table else []
+        if not laid_out:
+            text = _html_to_text_cached(fragment)
+            if not text.strip():
+                continue
+            laid_out = [TableLine(line) for line in text.split("\n")]
+        if lines and lines[-1].kind != "text" and laid_out[0].kind == "text":
+            lines.append(TableLine(""))
+        lines.extend(laid_out)
+    return tuple(lines)
 
 
 @functools.lru_cache(maxsize=128)
@@ -242,7 +278,7 @@ def best_mime(data: dict) -> str | None:
 
     Order: text/markdown, text/plain, text/html, application/json, text/latex, image/svg+xml.
     One exception: a text/plain that is only a default repr (``<IPython.core.display.HTML
-    object>``) gives way to text/html when the bundle has it.
+    object>``) gives way to text/html or text/latex when the bundle has it.
 
     Args:
         data: The ``data`` MIME bundle of a display_data or execute_result output.
@@ -255,7 +291,7 @@ def best_mime(data: dict) -> str | None:
     for mime in TEXT_MIMES:
         if mime not in data:
             continue
-        if mime == "text/plain" and "text/html" in data:
+        if mime == "text/plain" and ("text/html" in data or "text/latex" in data):
             plain = _join(data[mime]).strip()
             if _DEFAULT_REPR_RE.match(plain):
                 continue
@@ -275,6 +311,10 @@ def _mime_text(mime: str, value: Any) -> str:
     text = _join(value)
     if mime == "text/html":
         return html_to_text(text)
+    if mime == "text/latex":
+        return latex_output_to_text(strip_ansi(text))
+    if mime == "text/markdown":
+        return markdown_math_to_unicode(strip_ansi(text))
     return strip_ansi(text)
 
 
@@ -402,7 +442,10 @@ def output_text(output: dict) -> tuple[str, str]:
         return "", output_type
     mime = best_mime(data)
     if mime is not None:
-        return _mime_text(mime, data[mime]), mime
+        text = _mime_text(mime, data[mime])
+        # A plot's HTML (plotly, bokeh) is mostly script: its picture says more than its text.
+        if text.strip() or mime != "text/html" or not _has_image(output):
+            return text, mime
     for image_mime in IMAGE_MIMES:
         if image_mime in data:
             metadata = output.get("metadata")
