@@ -44,7 +44,7 @@ def words(line: str) -> list[tuple[str, int, int]]:
 def table_part(text: str) -> tuple[list[str], list[str]]:
     """The header lines and body lines of a laid-out table (split at the rule)."""
     lines = text.splitlines()
-    rule = next(i for i, line in enumerate(lines) if line.startswith("─"))
+    rule = next(i for i, line in enumerate(lines) if "──" in line)
     return lines[:rule], [line for line in lines[rule + 1:] if "│" in line]
 
 

@@ -22,7 +22,9 @@ from rich.text import Text
 from textual.strip import Strip
 
 from nbtui.core.document import Cell
-from nbtui.core.render import collapse_carriage_returns, html_to_text, output_images
+from nbtui.core.latex import latex_output_to_text, markdown_math_to_unicode
+from nbtui.core.render import collapse_carriage_returns, html_lines, output_images
+from nbtui.core.tables import INDEX_SEPARATOR, TableLine
 from nbtui.tui.widgets.highlight import highlight_lines, lexer_for
 from nbtui.tui.widgets.images import FittedPicture, fit_picture, image_lines, image_mode
 
@@ -256,7 +258,8 @@ class CellPainter:
             if not cell.source.strip():
                 return [self._pad([Segment("(empty markdown cell)", self.palette.raw)], width,
                                   self.palette.markdown)]
-            markdown = NotebookMarkdown(cell.source, code_theme="monokai", hyperlinks=False)
+            markdown = NotebookMarkdown(markdown_math_to_unicode(cell.source),
+                                        code_theme="monokai", hyperlinks=False)
             return self._render(markdown, width, self.palette.markdown)
         base = self.palette.input if cell.cell_type == "code" else self.palette.raw
         lexer = lexer_for(language, cell.cell_type)
@@ -446,18 +449,30 @@ class CellPainter:
         data = output.get("data")
         if not isinstance(data, dict):
             return [], 0
+        lines, left_out = self._bundle_text(data, width, room, style, tail=tail)
+        if "image/svg+xml" in data:
+            # No SVG rasterizer is among the dependencies: say what is not drawn.
+            note = "[image/svg+xml: not drawn in the terminal" + (
+                "; its text form is above]" if lines else "]")
+            lines = [*lines, self._pad([Segment(note, self.palette.more)], width, style)]
+        return lines, left_out
+
+    def _bundle_text(self, data: dict[str, Any], width: int, room: int, style: Style, *,
+                     tail: bool) -> tuple[list[Strip], int]:
+        """The text form of a MIME bundle without a raster picture as lines, and how many
+        lines it left out."""
         mime = choose_mime(data)
-        if mime is None:
+        if mime is None or mime == "image/svg+xml":
             return [], 0
         value = data[mime]
         cut = _tail if tail else _head
         if mime == "text/markdown":
             part, total = cut(_join(value), room, width * 4)
-            lines = self._render(NotebookMarkdown(part, hyperlinks=False), width, style)
+            lines = self._render(NotebookMarkdown(markdown_math_to_unicode(part),
+                                                  hyperlinks=False), width, style)
             return lines, max(0, total - part.count("\n") - 1)
         if mime == "text/html":
-            return self._text(html_to_text(_join(value)), width, room, style, ansi=False,
-                              tail=tail)
+            return self._html(_join(value), width, room, style, tail=tail)
         if mime == "application/json":
             try:
                 parsed = json.loads(value) if isinstance(value, str) else value
@@ -467,9 +482,40 @@ class CellPainter:
             part, total = cut(text, room, width * 4)
             rendered = self._render(JSON(part) if part == text else Text(part), width, style)
             return rendered, max(0, total - part.count("\n") - 1)
-        if mime in ("text/plain", "text/latex"):
+        if mime == "text/latex":
+            return self._text(latex_output_to_text(_join(value)), width, room, style,
+                              ansi=False, tail=tail)
+        if mime == "text/plain":
             return self._text(_join(value), width, room, style, ansi=True, tail=tail)
         return [self._pad([Segment(f"[{mime}]", self.palette.more)], width, style)], 0
+
+    def _html(self, html: str, width: int, room: int, style: Style, *,
+              tail: bool) -> tuple[list[Strip], int]:
+        """HTML as lines (about `room` of them, its first or with `tail` its last), tables
+        with a bold header and index and a dim rule, and how many lines it left out."""
+        lines = html_lines(html, width)
+        part = lines[max(0, len(lines) - room):] if tail else lines[:room]
+        text = Text()
+        for number, line in enumerate(part):
+            if number:
+                text.append("\n")
+            self._append_html_line(text, line)
+        return self._render(text, width, style), len(lines) - len(part)
+
+    @staticmethod
+    def _append_html_line(text: Text, line: TableLine) -> None:
+        bold, dim = Style(bold=True), Style(dim=True)
+        if line.kind == "header":
+            text.append(line.text, bold)
+        elif line.kind in ("rule", "note"):
+            text.append(line.text, dim)
+        elif line.kind == "row" and line.index_width:
+            index_end = line.index_width - len(INDEX_SEPARATOR)
+            text.append(line.text[:index_end], bold)
+            text.append(line.text[index_end:line.index_width], dim)
+            text.append(line.text[line.index_width:])
+        else:
+            text.append(line.text)
 
     def _text(self, text: str, width: int, room: int, style: Style, *,
               ansi: bool, tail: bool) -> tuple[list[Strip], int]:
