@@ -1069,14 +1069,19 @@ class KernelSession:
     async def _connect(self) -> None:
         assert self._km is not None
         kc = self._km.client()
-        kc.start_channels(shell=True, iopub=True, stdin=True, hb=False, control=False)
+        kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         self._kc = kc
         loop = asyncio.get_running_loop()
         self._conn_tasks = [loop.create_task(self._read_shell(kc)),
                             loop.create_task(self._read_iopub(kc)),
-                            loop.create_task(self._read_stdin(kc)),
                             loop.create_task(self._watch_process())]
         await self._wait_for_kernel_info()
+        # Connected only now that the kernel answers, so all its channels are bound: a stdin
+        # connection still being retried (every 100 ms) would miss the first input requests,
+        # which the kernel's router drops for a peer it does not know yet.
+        kc.stdin_channel.start()
+        kc.allow_stdin = True
+        self._conn_tasks.append(loop.create_task(self._read_stdin(kc)))
         if self.language_info.get("name") == "python":
             await self._set_up_breakpoints(kc)
 
@@ -1125,11 +1130,12 @@ class KernelSession:
         kc, self._kc = self._kc, None
         if kc is not None:
             # Not kc.stop_channels(): it would first create the heartbeat and control sockets
-            # this client never started, just to find them not running.
+            # (and stdin) this client never started, just to find them not running.
             try:
                 kc.shell_channel.stop()
                 kc.iopub_channel.stop()
-                kc.stdin_channel.stop()
+                if kc.allow_stdin:
+                    kc.stdin_channel.stop()
                 if self._km is None or kc.context is not self._km.context:
                     kc.context.destroy(linger=0)
             except Exception:
