@@ -304,6 +304,42 @@ def fit_picture(raw: bytes, max_width: int) -> FittedPicture | None:
     return FittedPicture(picture, columns, rows)
 
 
+def _fill(px_w: int, px_h: int, columns: int, rows: int,
+          cell: tuple[int, int]) -> tuple[int, int]:
+    """The largest columns x rows of this shape (in pixels) that fit in a box of cells."""
+    cell_w, cell_h = cell
+    width = max(1, columns)
+    height = max(1, round(width * cell_w * px_h / px_w / cell_h))
+    if height > rows:
+        height = max(1, rows)
+        width = max(1, min(columns, round(height * cell_h * px_w / px_h / cell_w)))
+    return width, height
+
+
+def fill_picture(raw: bytes, columns: int, rows: int) -> FittedPicture | None:
+    """Decode image bytes and size them to fill a box of cells, keeping their shape.
+
+    Unlike :func:`fit_picture`, small pictures are enlarged: drawn as text, a picture shows
+    more of its detail the more cells it has.
+
+    Args:
+        raw: the encoded image.
+        columns: the box's width in cells.
+        rows: the box's height in cells.
+
+    Returns:
+        The picture and its size in cells, or None if the bytes are not an image PIL can read.
+    """
+    picture = _decode(raw)
+    if picture is None:
+        return None
+    if image_mode().mode == "kitty":
+        # Placeholders can address only as many rows and columns as there are diacritics.
+        columns, rows = min(columns, len(_diacritics())), min(rows, len(_diacritics()))
+    width, height = _fill(*picture.size, columns, rows, _cell_size())
+    return FittedPicture(picture, width, height)
+
+
 def sixel_widget(fitted: FittedPicture) -> Widget:
     """A sixel widget showing a fitted picture at its size in cells, sent only when needed.
 
@@ -426,21 +462,43 @@ def image_lines(
     picture = _decode(raw)
     if picture is None:
         return None
-    px_w, px_h = picture.size
+    if _line_mode(console) == "kitty":
+        max_width = min(max_width, len(_diacritics()))
+    columns, rows = _fit(*picture.size, max_width, _cell_size())
+    return picture_lines(FittedPicture(picture, columns, rows), console, options)
+
+
+def _line_mode(console: Console) -> ImageMode:
+    """How pictures drawn as lines are drawn (sixel pictures are widgets, see above)."""
     mode = image_mode().mode
     if mode == "sixel":
         # The view shows sixel pictures as widgets over blank slots (see fit_picture); drawn
         # as lines, they are half blocks.
-        mode = "halfblock"
-    if mode == "none":
-        return [[Segment(f"[image, {px_w}×{px_h} pixels]")]]
+        return "halfblock"
     if mode == "kitty" and (console.color_system != "truecolor" or "NO_COLOR" in os.environ):
         # The placeholders' colour is the image id: fewer colours (or none) would change it.
-        mode = "halfblock"
+        return "halfblock"
+    return mode
+
+
+def picture_lines(fitted: FittedPicture, console: Console,
+                  options: ConsoleOptions) -> list[list[Segment]]:
+    """A fitted picture as lines of segments at its size in cells, the way this terminal
+    shows pictures drawn as lines (kitty placeholders, chafa symbols or half blocks; half
+    blocks where the terminal draws sixel, whose pictures are widgets: see sixel_widget).
+
+    Args:
+        fitted: the picture and its size in cells.
+        console: the console to render with.
+        options: its options (the width is replaced).
+    """
+    picture, width, rows = fitted.picture, fitted.columns, fitted.rows
+    mode = _line_mode(console)
+    if mode == "none":
+        px_w, px_h = fitted.pixels
+        return [[Segment(f"[image, {px_w}×{px_h} pixels]")]]
     if mode == "kitty":
-        width, rows = _fit(px_w, px_h, min(max_width, len(_diacritics())), _cell_size())
         return kitty_images.lines(picture, width, rows)
-    width, rows = _fit(px_w, px_h, max_width, _cell_size())
     if mode == "symbols":
         lines = symbol_lines(picture, width, rows, console)
         if lines is not None:

@@ -52,6 +52,7 @@ from nbtui.tui.messages import (
     RunCellsRequested,
     RunRequested,
 )
+from nbtui.tui.screens.image_view import ImageViewScreen, cell_pictures
 from nbtui.tui.widgets.cell_render import (
     CellPainter,
     Fold,
@@ -217,6 +218,8 @@ class NotebookView(ScrollView, can_focus=True):
         Binding("L", "toggle_all_line_numbers", "Line numbers of all cells on / off",
                 key_display="L", id="view.toggle_all_line_numbers"),
         Binding("f", "toggle_follow", "Follow the agent", id="view.toggle_follow"),
+        Binding("I", "view_image", "Show the cell's image full screen", key_display="I",
+                id="view.view_image"),
         Binding("shift+enter", "run('run_next')", "Run, select next", id="view.run_next"),
         Binding("ctrl+enter", "run('run')", "Run", id="view.run"),
         Binding("alt+enter", "run('run_insert')", "Run, insert below", id="view.run_insert"),
@@ -1413,6 +1416,19 @@ class NotebookView(ScrollView, can_focus=True):
         self.all_line_numbers = not self.all_line_numbers
         self._line_numbers_toggled.clear()
         self.refresh()
+
+    def action_view_image(self) -> None:
+        """Show the selected cell's last picture fitted to the terminal (the others: n/p)."""
+        cell_id = self.selected_id
+        if cell_id is None or not self.document.has(cell_id):
+            return
+        cell = self.document.get(cell_id)
+        pictures = cell_pictures(cell.outputs)
+        number = self.document.index_of(cell_id) + 1
+        if not pictures:
+            self.notify(f"Cell {number} has no image output.")
+            return
+        self.app.push_screen(ImageViewScreen(pictures, f"Cell {number}"))
 
     def action_toggle_output(self) -> None:
         """Cycle the selected cell's outputs: collapsed → expanded → hidden → collapsed.
