@@ -82,6 +82,7 @@ def assert_multiindex_aligned(text: str) -> None:
 @pytest.mark.parametrize(("latex", "expected"), [
     (r"\alpha + \beta", "α + β"),
     (r"\frac{a}{b}", "a/b"),
+    (r"\frac{1}{n-p} + \dfrac{x+1}{2}", "1/(n-p) + (x+1)/2"),
     (r"\sqrt{x+1}", "√(x+1)"),
     (r"x^2 + y_{10}", "x² + y₁₀"),
     (r"\sum_{i=1}^{n} x_i", "∑ᵢ₌₁ⁿ xᵢ"),
@@ -123,6 +124,12 @@ def test_markdown_math_is_converted_and_code_and_money_are_not():
     assert "After the block: β²" in converted
     assert "$ not math $" in converted
     assert "$3$4" in converted
+
+
+def test_money_before_a_code_span_with_dollars_is_not_math():
+    """"$5 and a box $10; `$x^2$`": no math starts at $5 and swallows text up to the code."""
+    source = "A unit costs $5 and a box $10; in code `$x^2$` stays."
+    assert markdown_math_to_unicode(source) == source
 
 
 def test_markdown_math_is_escaped_so_markdown_shows_it_literally():

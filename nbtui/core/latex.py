@@ -35,6 +35,8 @@ _SUBSCRIPTS = dict(zip(
 
 # Markdown characters that would turn converted math into emphasis, links or markup.
 _MARKDOWN_SPECIAL_RE = re.compile(r"([\\`*_\[\]<>#|~])")
+# A fraction's part holding one of these is put in parentheses: 1/(n-p), not 1/n-p.
+_OPERATOR_RE = re.compile(r"[-+−±∓=<>/·×≤≥]")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _DISPLAY_WRAPPERS_RE = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)\b")
 
@@ -60,7 +62,8 @@ def _converter() -> tuple[object, object]:
     walker_context.add_context_category(
         "nbtui-scripts", prepend=True,
         specials=[macrospec.SpecialsSpec(char, args_parser=macrospec.MacroStandardArgsParser("{"))
-                  for char in "^_"])
+                  for char in "^_"],
+        macros=[macrospec.MacroSpec(name, "{{") for name in ("dfrac", "tfrac")])
 
     def script(node: object, l2tobj: latex2text.LatexNodes2Text) -> str:
         arguments = getattr(node, "nodeargd", None)
@@ -70,11 +73,21 @@ def _converter() -> tuple[object, object]:
             return _script(text, _SUPERSCRIPTS, "^")
         return _script(text, _SUBSCRIPTS, "_")
 
+    def fraction(node: object, l2tobj: latex2text.LatexNodes2Text) -> str:
+        arguments = getattr(node, "nodeargd", None)
+        parts = [l2tobj.nodelist_to_text([argument]).strip() if argument is not None else ""
+                 for argument in (arguments.argnlist if arguments else [])[-2:]]
+        if len(parts) < 2:
+            return "/".join(parts)
+        return "/".join(f"({part})" if _OPERATOR_RE.search(part) else part for part in parts)
+
     text_context = latex2text.get_default_latex_context_db()
     text_context.add_context_category(
         "nbtui-scripts", prepend=True,
         specials=[latex2text.SpecialsTextSpec(char, simplify_repl=script) for char in "^_"],
-        macros=[latex2text.MacroTextSpec(name, text) for name, text in _EXTRA_MACROS.items()])
+        macros=[*(latex2text.MacroTextSpec(name, text) for name, text in _EXTRA_MACROS.items()),
+                *(latex2text.MacroTextSpec(name, simplify_repl=fraction)
+                  for name in ("frac", "dfrac", "tfrac"))])
 
     class SpacedConverter(latex2text.LatexNodes2Text):
         """Keeps a space the source has after a macro or a script: ``\\alpha \\to y`` is
@@ -156,7 +169,8 @@ def _inline_math_end(text: str, start: int) -> int:
         end = text.find("$", i)
         if end < 0:
             return -1
-        if text.find("\n\n", start, end) >= 0:
+        # Math ends at a paragraph break and never holds a code span's backtick.
+        if text.find("\n\n", start, end) >= 0 or text.find("`", start, end) >= 0:
             return -1
         if text[end - 1] == "\\":
             i = end + 1
@@ -192,7 +206,7 @@ def _convert_paragraphs(text: str) -> str:
         if char == "$":
             if text.startswith("$$", i):
                 end = text.find("$$", i + 2)
-                if end > i + 2:
+                if end > i + 2 and "`" not in text[i + 2:end]:
                     out.append(_markdown_math(text[i + 2:end]))
                     i = end + 2
                     continue
