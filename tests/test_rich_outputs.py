@@ -212,9 +212,10 @@ def test_prose_around_a_table_is_kept():
     "<table><tr><th colspan='nope'>x</th><td>1</td></tr><tr><td>2",
     "<table><tr><td><table><tr><td>inner</td></tr></table></td></tr></table>",
     "<table><tr><td>a</td></tr></table></table><table>",
+    "<table>" + "<tr><td colspan=1000 rowspan=1000>x</td></tr>" * 1000 + "</table>",
 ])
 def test_odd_tables_never_raise(html):
-    """Broken spans, nesting and unclosed tables give text, never an exception."""
+    """Broken or huge spans, nesting and unclosed tables give text, never an exception."""
     assert isinstance(html_to_text(html, 40), str)
     assert isinstance(layout_table(html, 10), list)
 

@@ -22,6 +22,10 @@ __all__ = ["MAX_CELL_WIDTH", "TableLine", "layout_table", "split_tables"]
 MAX_CELL_WIDTH = 40
 """Widest a column gets; longer values are cut with an ellipsis."""
 
+MAX_SLOTS = 200_000
+"""Most cells (spans counted out) a table may have to be laid out; larger ones are left to
+the general HTML converter."""
+
 COLUMN_GAP = "  "
 INDEX_SEPARATOR = " │ "
 
@@ -148,30 +152,41 @@ def split_tables(html: str) -> list[tuple[bool, str]]:
     return parts
 
 
-def _grid(rows: list[_Row]) -> list[list[tuple[_Cell, bool] | None]]:
-    """Rows of slots: (cell, whether this slot is where the cell's text goes) or None."""
+def _grid(rows: list[_Row]) -> list[list[tuple[_Cell, bool] | None]] | None:
+    """Rows of slots: (cell, whether this slot is where the cell's text goes) or None.
+
+    None when the spans would make more than :data:`MAX_SLOTS` slots (a few kilobytes of
+    HTML can ask for millions with ``colspan`` and ``rowspan``).
+    """
     grid: list[list[tuple[_Cell, bool] | None]] = []
-    pending: dict[tuple[int, int], _Cell] = {}
+    # Row number -> column -> the cell spanning down into it from a row above.
+    below: dict[int, dict[int, _Cell]] = {}
+    slots = 0
     for r, row in enumerate(rows):
+        spanned = below.pop(r, {})
         line: list[tuple[_Cell, bool] | None] = []
         cells = iter(row.cells)
         column = 0
         while True:
-            if (r, column) in pending:
-                line.append((pending.pop((r, column)), False))
+            if column in spanned:
+                line.append((spanned.pop(column), False))
                 column += 1
                 continue
             cell = next(cells, None)
             if cell is None:
                 break
+            cell.rowspan = min(cell.rowspan, len(rows) - r)
+            slots += cell.colspan * cell.rowspan
+            if slots > MAX_SLOTS:
+                return None
             for offset in range(cell.colspan):
                 line.append((cell, offset == 0))
-                for below in range(1, cell.rowspan):
-                    pending[(r + below, column + offset)] = cell
+                for down in range(r + 1, r + cell.rowspan):
+                    below.setdefault(down, {})[column + offset] = cell
             column += cell.colspan
-        while any(key[0] == r for key in pending):
-            line.append((pending.pop((r, column)), False) if (r, column) in pending else None)
-            column += 1
+        for column_below in sorted(spanned):
+            line.extend([None] * (column_below - len(line)))
+            line.append((spanned[column_below], False))
         grid.append(line)
     width = max((len(line) for line in grid), default=0)
     for line in grid:
@@ -206,7 +221,7 @@ def layout_table(html: str, width: int | None = None) -> list[TableLine]:
 
     Returns:
         The header lines, a rule, the body rows and possibly a note; empty for a table without
-        cells.
+        cells or with more than :data:`MAX_SLOTS` of them.
     """
     parser = _TableParser()
     try:
@@ -222,6 +237,8 @@ def layout_table(html: str, width: int | None = None) -> list[TableLine]:
         # Without a <thead>, the leading rows of header cells are the header (not all rows).
         head = _count_leading([all(cell.header for cell in row.cells) for row in rows[:-1]])
     grid = _grid(rows)
+    if grid is None:
+        return []
     columns = len(grid[0])
     body = grid[head:]
     index = columns

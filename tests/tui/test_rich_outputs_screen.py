@@ -48,6 +48,14 @@ async def test_latex_output_is_unicode(notebook):
         assert "\\frac" not in text
 
 
+async def test_markdown_output_math_is_unicode(notebook):
+    """A text/markdown output (IPython's Markdown) with math shows the math as Unicode."""
+    cell = code_cell(result({"text/markdown": "Fitted: $\\hat y = 2x^2$ (R² 0.9)",
+                             "text/plain": "<IPython.core.display.Markdown object>"}))
+    async with running_app(notebook([cell])) as (app, pilot):
+        assert "Fitted: ŷ = 2x² (R² 0.9)" in app.view.visible_text()
+
+
 async def test_multiindex_dataframe_is_aligned_with_a_bold_header(notebook):
     """A groupby().agg DataFrame: every value under its header, the header drawn bold."""
     data = {"text/html": recorded_html("multiindex"), "text/plain": "<DataFrame>"}
