@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -155,6 +157,36 @@ async def test_interrupting_a_run_that_waits_removes_the_line(notebook):
         await pilot.press("j", "ctrl+enter")
         await wait_until(pilot, lambda: outputs_text(app, 1) == "next\n", KERNEL_TIMEOUT,
                          what="the next cell")
+
+
+FUZZ_KEYS = [*"abjkxyz 1(", "enter", "enter", "escape", "escape", ANSWER_KEY, ANSWER_KEY, "up",
+             "down", "backspace", "tab", "ctrl+enter", "shift+enter"]
+"""Keys a human might press around an input line: typing, answering, leaving, coming back,
+moving, inserting and cutting cells, running."""
+
+
+async def test_random_keys_while_a_cell_keeps_asking_never_trap_the_focus(notebook):
+    """Seeded random keys while a cell asks for input again and again: no failure in the
+    interface, escape always gets back to the notebook, and i i ends the run and the line
+    (replay with NBTUI_INPUT_FUZZ_SEED=<seed>)."""
+    seed = int(os.environ.get("NBTUI_INPUT_FUZZ_SEED", random.randrange(2**32)))
+    rng = random.Random(seed)
+    path = notebook([("code", "while True:\n    print('echo', input('> '))"), ("code", "x = 2")])
+    async with running_app(path, kernel=True, size=(80, 24)) as (app, pilot):
+        await kernel_idle(app, pilot)
+        await pilot.press("ctrl+enter")
+        prompt = await asked(app, pilot, "> ")
+        for _ in range(200):
+            await pilot.press(rng.choice(FUZZ_KEYS))
+        assert not app.ui_errors, f"seed {seed}: {list(app.ui_errors)}"
+        await pilot.press("escape", "escape", "escape")
+        assert isinstance(app.focused, NotebookView), f"seed {seed}: focus on {app.focused}"
+        await pilot.press("i", "i")
+        await wait_until(pilot, lambda: not prompt.display, KERNEL_TIMEOUT,
+                         what=f"the line to go away after the interrupt (seed {seed})")
+        await wait_until(pilot, lambda: app.session.kernel.current is None, KERNEL_TIMEOUT,
+                         what=f"the queue to end (seed {seed})")
+        assert not app.ui_errors, f"seed {seed}: {list(app.ui_errors)}"
 
 
 @contextlib.asynccontextmanager
