@@ -201,7 +201,8 @@ def _is_number(text: str) -> bool:
 def _cut(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
-    while cell_len(text) > width - 1:
+    text = text[:width]  # at least one cell per character: the loop below stays short
+    while text and cell_len(text) > width - 1:
         text = text[:-1]
     return text + "…"
 
@@ -262,6 +263,15 @@ def layout_table(html: str, width: int | None = None) -> list[TableLine]:
         for c, slot in enumerate(line):
             if slot and slot[1] and slot[0].colspan == 1:
                 widths[c] = max(widths[c], min(cell_len(slot[0].text), MAX_CELL_WIDTH))
+    # A header spanning columns widens the last of them if its text needs more room.
+    for line in grid:
+        for c, slot in enumerate(line):
+            if slot and slot[1] and slot[0].colspan > 1:
+                last = min(c + slot[0].colspan, columns) - 1
+                span = sum(widths[c:last + 1]) + (last - c) * len(COLUMN_GAP)
+                need = min(cell_len(slot[0].text), MAX_CELL_WIDTH)
+                if need > span:
+                    widths[last] += need - span
     shown = columns
     if width is not None:
         used = sum(widths[:index]) + max(0, index - 1) * len(COLUMN_GAP)
@@ -274,15 +284,6 @@ def layout_table(html: str, width: int | None = None) -> list[TableLine]:
                 break
             used += extra
             shown = c + 1
-    # A header spanning columns widens the last of them if its text needs more room.
-    for line in grid:
-        for c, slot in enumerate(line[:shown]):
-            if slot and slot[1] and slot[0].colspan > 1:
-                last = min(c + slot[0].colspan, shown) - 1
-                span = sum(widths[c:last + 1]) + (last - c) * len(COLUMN_GAP)
-                need = min(cell_len(slot[0].text), MAX_CELL_WIDTH)
-                if need > span:
-                    widths[last] += need - span
 
     def text_of(slot: tuple[_Cell, bool] | None) -> str:
         return slot[0].text if slot is not None and slot[1] else ""
