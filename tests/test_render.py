@@ -184,18 +184,20 @@ def test_collapse_carriage_returns_is_fast_on_10_mb():
 
 
 def test_html_to_text_lays_out_a_dataframe_as_aligned_columns():
-    """A pandas DataFrame's HTML comes out as a table whose columns line up."""
+    """A pandas DataFrame's HTML comes out as a table whose columns line up: text columns
+    left-aligned under their header, numbers right-aligned to its end, a rule under it."""
     df = pd.DataFrame(
         {"city": ["Oslo", "Rio de Janeiro", "Lima"], "population": [709000, 6748000, 10000]}
     )
     text = html_to_text(df.to_html())
-    lines = [line for line in text.splitlines() if line.strip()]
+    assert any(set(line.strip()) <= set("─┼") and line.strip() for line in text.splitlines())
+    lines = [line for line in text.splitlines() if line.strip() and "─" not in line]
     assert len(lines) == 4
     header = lines[0]
     city_col, pop_col = header.index("city"), header.index("population")
     for row, (city, pop) in zip(lines[1:], zip(df.city, df.population, strict=True), strict=True):
         assert row[city_col:].startswith(city)
-        assert row[pop_col:].startswith(str(pop))
+        assert row[:pop_col + len("population")].endswith(str(pop))
     assert "<" not in text
     assert all(line == line.rstrip() for line in text.splitlines())
 
@@ -312,8 +314,8 @@ def test_output_text_html_only_dataframe_is_a_readable_table():
     text, kind = output_text(display({"text/html": html_lines}, kind="execute_result"))
     assert kind == "text/html"
     assert "<td>" not in text
-    assert re.search(r"0\s+ada\s+91\.50*\b", text)
-    assert re.search(r"1\s+grace\s+88\.25\b", text)
+    assert re.search(r"0\s+│\s+ada\s+91\.50*\b", text)
+    assert re.search(r"1\s+│\s+grace\s+88\.25\b", text)
 
 
 def test_output_text_json_is_pretty_printed_in_order():
@@ -325,12 +327,12 @@ def test_output_text_json_is_pretty_printed_in_order():
 
 
 def test_output_text_markdown_and_latex():
-    """Markdown and LaTeX bundles show their source text."""
+    """Markdown bundles show their source text; LaTeX bundles show it as Unicode."""
     assert output_text(display({"text/markdown": ["# Title\n", "body"]})) == (
         "# Title\nbody",
         "text/markdown",
     )
-    assert output_text(display({"text/latex": "$x^2$"})) == ("$x^2$", "text/latex")
+    assert output_text(display({"text/latex": "$x^2$"})) == ("x²", "text/latex")
 
 
 def test_output_text_figure_keeps_its_plain_repr():
