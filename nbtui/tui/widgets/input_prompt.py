@@ -82,8 +82,12 @@ class InputPrompt(Horizontal):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "answer", "Send the answer (a password is never shown)",
+                id="input.answer"),
         Binding("escape", "leave", "Leave the input line (the prompt stays until answered)",
                 id="input.leave"),
+        Binding(ANSWER_KEY, "come_back", "Go to the input line, from anywhere",
+                id="input.come_back"),
     ]
 
     class Changed(Message):
@@ -205,6 +209,15 @@ class InputPrompt(Horizontal):
         except KernelError as exc:
             self.app.notify(str(exc), severity="warning", timeout=5)
         self.line.value = ""
+
+    async def action_answer(self) -> None:
+        """Send what is typed (the line's own enter does the same)."""
+        await self.line.action_submit()
+
+    def action_come_back(self) -> None:
+        """Focus the line (the app's binding of the same key does it from anywhere)."""
+        if self.display:
+            self.line.focus()
 
     def action_leave(self) -> None:
         """Give the focus back to the notebook; the prompt stays until answered."""
