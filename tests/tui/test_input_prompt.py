@@ -99,17 +99,20 @@ async def test_getpass_is_masked_on_screen_and_kept_out_of_the_output(notebook):
 
 
 async def test_while_the_human_edits_a_cell_the_line_waits_for_the_answer_key(notebook):
-    """A request that comes while the human types in a cell leaves the focus in the editor and
-    says which key answers; that key focuses the line, escape leaves it (the prompt stays)."""
+    """A request that comes while the human types in a cell (here from a cell an agent runs,
+    named in the label) leaves the focus in the editor and says which key answers; that key
+    focuses the line, escape leaves it (the prompt stays)."""
     path = notebook([("code", "print(input('Name: '))"), ("code", "draft = 1")])
-    async with running_app(path, kernel=True, ) as (app, pilot):
+    async with running_app(path, kernel=True) as (app, pilot):
         await kernel_idle(app, pilot)
         await pilot.press("j", "enter")
         assert isinstance(app.focused, CellEditor)
-        app.session.kernel.run_cell(app.session.document.cells[0].id, "user")
+        app.session.kernel.run_cell(app.session.document.cells[0].id, "claude")
         prompt = await asked(app, pilot, "Name: ")
+        assert str(prompt.query_one("#input-label").render()) == "[1] (claude) Name: "
         assert isinstance(app.focused, CellEditor)
-        assert f"press {ANSWER_KEY} to answer" in notifications(app)
+        assert (f"(run by claude) waits for input: press {ANSWER_KEY} to answer"
+                in notifications(app))
         await pilot.press(ANSWER_KEY)
         assert app.focused is prompt.line
         await pilot.press("escape")

@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
+from nbtui.core.document import USER
 from nbtui.core.kernel import Execution, InputRequest, KernelError, KernelEvent, KernelSession
 from nbtui.tui.widgets.notebook_view import NotebookView
 
@@ -144,11 +145,14 @@ class InputPrompt(Horizontal):
             self._hide()
 
     def _label(self, execution: Execution, request: InputRequest | None) -> Text:
+        # Who asks matters for a password: an agent's run is labelled with the agent's name.
         if execution.cell_id is None:
             who = f"[{execution.author}] "
         else:
             count = execution.execution_count
             who = f"[{count if count is not None else '*'}] "
+            if execution.author != USER:
+                who += f"({execution.author}) "
         if request is None:
             prompt = "…"
         else:
@@ -170,6 +174,8 @@ class InputPrompt(Horizontal):
         elif not line.has_focus:
             where = (f"Cell [{execution.execution_count}]" if execution.cell_id is not None
                      else f"{execution.author}'s code")
+            if execution.cell_id is not None and execution.author != USER:
+                where += f" (run by {execution.author})"
             self.app.notify(f"{where} waits for input: press {ANSWER_KEY} to answer.",
                             title="Input", timeout=10)
 
