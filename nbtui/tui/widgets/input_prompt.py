@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
@@ -103,7 +104,7 @@ class InputPrompt(Horizontal):
         self._unsubscribe = kernel.subscribe(self._kernel_event)
         self._grace: Timer | None = None
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield Label(id="input-label")
         yield Input(id=LINE_ID)
 
@@ -157,7 +158,7 @@ class InputPrompt(Horizontal):
             prompt = "…"
         else:
             prompt = request.prompt or ("Password: " if request.password else "")
-        return Text(who) + Text.from_ansi(prompt.replace("\n", " ").rstrip("\n"))
+        return Text(who) + Text.from_ansi(prompt.rstrip("\n").replace("\n", " "))
 
     def _show(self, execution: Execution, request: InputRequest) -> None:
         self.execution, self.request = execution, request
