@@ -1,0 +1,385 @@
+"""Run the real `nbtui` in real terminals under Xvfb and check that a plot stays in its cells.
+
+    python screenshots/real_terminals.py            # every terminal; PNGs in screenshots/real/
+    python screenshots/real_terminals.py --short    # sixel, symbols and tmux only (CI)
+    python screenshots/real_terminals.py --out DIR  # write the PNGs elsewhere
+
+Needs Xvfb, xterm, xdotool, ImageMagick's `import` and tmux (Debian: xvfb xterm xdotool
+imagemagick tmux), and matplotlib (`pip install -e '.[demo]'`).
+
+The notebook has a markdown cell, a matplotlib plot on an amber background (the amber marks the
+picture's extent in the screenshots) and a code cell below it. Each terminal is an xterm of
+120x40 cells on its own X server (Xvfb) without a window manager:
+
+- ``sixel``: ``xterm -ti vt340`` (sixel graphics) and ``NBTUI_IMAGES=sixel``;
+- ``symbols``, ``halfblock``: a plain xterm and those text modes;
+- ``tmux``: tmux inside a plain xterm (nbtui detects it and draws symbols);
+- ``sixel-large``, ``symbols-large`` (not with ``--short``): xterm with a larger font.
+
+In each, the script waits until the plot is drawn and still, takes a PNG of the window, presses
+`j` twice (the selection moves past the plot: the notebook is redrawn, the plot does not move),
+waits until the window changed and is still
+again and takes a second PNG. It checks, from the pixels:
+
+- the picture starts on a character cell's corner and is no larger than the cells nbtui sized
+  it for, from the cell size the terminal reports (the picture stays inside its slot);
+- the band of two text rows right under that slot has no amber: the picture does not cover the
+  next lines;
+- the keys left the picture whole (a sixel picture is not cut by the redraws);
+- in tmux, the pane's text shows the next cell's source line under the picture.
+
+Each failed check is printed on a line of its own; the exit status is 1 if any failed (2 if a
+program is missing).
+
+Seen so far (Debian 12's xterm 379): pictures fit their cells at both font sizes and stay whole
+after redraws; a band of a few pixel rows of each sixel picture is drawn black (a colour
+register xterm does not take from textual-image's encoding); plain xterm does not pass on
+COLORTERM, so without it nbtui draws in 16 colours (the script sets it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy
+from PIL import Image
+
+from nbtui.tui.widgets.images import _fit
+
+ROOT = Path(__file__).resolve().parent.parent
+NBTUI = str(Path(sys.executable).with_name("nbtui"))
+COLUMNS, ROWS = 120, 40
+AMBER = (240, 176, 48)
+"""The plot's background: only the picture has this colour on screen."""
+
+PLOT_PIXELS = (600, 300)
+"""The plot's size: 6x3 inches at 100 dpi."""
+
+NEXT_SOURCE = 'after_the_plot = "visible"'
+TOOLS = ("Xvfb", "xterm", "xdotool", "import", "tmux")
+DEADLINE = 40.0
+"""Seconds a terminal may take to show the plot, or to become still after the keys."""
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """One way of running nbtui to check."""
+
+    name: str
+    images: str | None
+    """NBTUI_IMAGES (None: nbtui detects)."""
+    sixel: bool = False
+    tmux: bool = False
+    font_size: int | None = None
+    """An Xft font size (None: xterm's default bitmap font)."""
+
+    def xterm_args(self) -> list[str]:
+        args = ["-b", "0", "-tn", "xterm-256color", "-geometry", f"{COLUMNS}x{ROWS}+0+0", "+sb",
+                "-xrm", "XTerm*directColor: true"]
+        if self.sixel:
+            args += ["-ti", "vt340", "-xrm", "XTerm*numColorRegisters: 256"]
+        if self.font_size:
+            args += ["-fa", "DejaVu Sans Mono", "-fs", str(self.font_size)]
+        return args
+
+
+TERMINALS = [
+    Terminal("sixel", "sixel", sixel=True),
+    Terminal("symbols", "symbols"),
+    Terminal("halfblock", "halfblock"),
+    Terminal("tmux", None, tmux=True),
+    Terminal("sixel-large", "sixel", sixel=True, font_size=14),
+    Terminal("symbols-large", "symbols", font_size=14),
+]
+SHORT = ("sixel", "symbols", "tmux")
+
+
+def plot_png() -> bytes:
+    """A matplotlib line plot with a title and axis labels on an amber background."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(PLOT_PIXELS[0] / 100, PLOT_PIXELS[1] / 100), dpi=100)
+    figure.patch.set_facecolor(tuple(c / 255 for c in AMBER))
+    xs = [x / 10 for x in range(100)]
+    axes.plot(xs, [(x % 3) * 2 for x in xs], color="#1f4fb4", linewidth=2)
+    axes.set_title("Units sold by week")
+    axes.set_xlabel("week")
+    axes.set_ylabel("units")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, facecolor=figure.get_facecolor())
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def write_notebook(path: Path) -> None:
+    """The notebook: a title, the plot as a cell's output, and a cell below it."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    plot = nbformat.v4.new_code_cell("plot_units()", execution_count=1)
+    plot.outputs = [nbformat.v4.new_output(
+        "display_data", data={"image/png": base64.b64encode(plot_png()).decode(),
+                              "text/plain": "<Figure size 600x300 with 1 Axes>"})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Real terminal check"), plot,
+                nbformat.v4.new_code_cell(NEXT_SOURCE)]
+    nbformat.write(nb, path)
+
+
+def poll(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
+    """condition()'s first truthy value, asked every 0.2 s; RuntimeError after `deadline`."""
+    end = time.monotonic() + deadline
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def x_server() -> Iterator[str]:
+    """A private Xvfb; yields its DISPLAY."""
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0",
+                               "1920x1200x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    os.close(write)
+    try:
+        with os.fdopen(read) as answer:
+            number = answer.readline().strip()
+        if not number:
+            raise RuntimeError("Xvfb did not start")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+class Window:
+    """A terminal program's xterm window on a display."""
+
+    def __init__(self, display: str, xterm: subprocess.Popen[bytes], name: str) -> None:
+        self.env = {**os.environ, "DISPLAY": display}
+        self.xterm = xterm
+        self.id = poll(lambda: self._search(name), f"the {name} window")
+
+    def _search(self, name: str) -> str:
+        if self.xterm.poll() is not None:
+            raise RuntimeError(f"{name}: xterm ended (status {self.xterm.returncode}) before "
+                               "its window was seen")
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--classname", name],
+                               env=self.env, capture_output=True, text=True).stdout.split()
+        return found[0] if found else ""
+
+    def screenshot(self, path: Path | None = None) -> Image.Image:
+        """The window's pixels (also written to `path`)."""
+        shot = subprocess.run(["import", "-window", self.id, "png:-"], env=self.env,
+                              capture_output=True)
+        if shot.returncode:
+            ended = self.xterm.poll()
+            raise RuntimeError(f"no screenshot of the window ({shot.stderr.decode().strip()})"
+                               + (f"; xterm ended with status {ended}" if ended is not None
+                                  else ""))
+        data = shot.stdout
+        picture = Image.open(io.BytesIO(data)).convert("RGB")
+        if path is not None:
+            picture.save(path)
+        return picture
+
+    def keys(self, *keys: str) -> None:
+        """Press keys in the window (through XTEST, as a person would)."""
+        subprocess.run(["xdotool", "windowfocus", "--sync", self.id], env=self.env, check=True)
+        for key in keys:
+            subprocess.run(["xdotool", "key", "--delay", "50", key], env=self.env, check=True)
+
+    def still(self) -> Image.Image:
+        """The window's pixels once two screenshots in a row are the same."""
+        shots = [self.screenshot()]
+
+        def unchanged() -> Image.Image | None:
+            shots.append(self.screenshot())
+            previous, last = shots[-2:]
+            return last if previous.tobytes() == last.tobytes() else None
+
+        return poll(unchanged, "the window to stop changing")
+
+
+def amber_box(picture: Image.Image) -> tuple[int, int, int, int] | None:
+    """The bounding box (left, top, right, bottom) of the amber pixels, if any."""
+    pixels = numpy.asarray(picture, dtype=numpy.int16)
+    amber = (numpy.abs(pixels - numpy.array(AMBER, dtype=numpy.int16)) < 40).all(axis=2)
+    rows, columns = numpy.nonzero(amber)
+    if not len(rows):
+        return None
+    return int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1
+
+
+def next_prompt_row(picture: Image.Image, top: int, cell: tuple[int, int]) -> int | None:
+    """The pixel row where the first prompt (`[ ]`) below pixel row `top` starts.
+
+    Prompts are drawn left of the picture's columns, so the picture cannot hide them: their
+    rows are where the prompt column stops being plain background.
+    """
+    cell_w, cell_h = cell
+    # Right of the selection gutter, above the status bar.
+    strip = numpy.asarray(picture.crop((cell_w, top, 7 * cell_w, picture.height - cell_h)),
+                          dtype=numpy.int16)
+    background = strip[0, 0]
+    marked = numpy.nonzero((strip != background).any(axis=2).any(axis=1))[0]
+    return top + int(marked[0]) if len(marked) else None
+
+
+def check_picture(name: str, picture: Image.Image, cell: tuple[int, int]) -> list[str]:
+    """What is wrong with where the plot is in a screenshot (nothing: an empty list)."""
+    box = amber_box(picture)
+    if box is None:
+        return [f"{name}: no plot on screen"]
+    cell_w, cell_h = cell
+    left, top, right, bottom = box
+    columns, rows = _fit(*PLOT_PIXELS, COLUMNS, cell)
+    problems = []
+    if left % cell_w:
+        problems.append(f"{name}: the plot starts at pixel column {left}, not on a cell's "
+                        f"edge ({cell_w}x{cell_h} cells)")
+    # The slot's top is the top of the cell row the amber starts in: xterm draws a few rows of
+    # textual-image's sixel pictures in a wrong colour (black), sometimes the first ones.
+    top -= top % cell_h
+    slot_right, slot_bottom = left + columns * cell_w, top + rows * cell_h
+    if right > slot_right or bottom > slot_bottom:
+        problems.append(f"{name}: the plot takes {right - left}x{bottom - top} pixels, more "
+                        f"than its {columns}x{rows} cells ({columns * cell_w}x{rows * cell_h})")
+    band = picture.crop((left, slot_bottom, slot_right, slot_bottom + 2 * cell_h))
+    if amber_box(band) is not None:
+        problems.append(f"{name}: the plot covers the two rows under its cells")
+    next_row = next_prompt_row(picture, top, cell)
+    if next_row is None:
+        problems.append(f"{name}: the next cell's prompt is not on screen under the plot")
+    else:
+        line = picture.crop((left, next_row, picture.width, next_row + cell_h))
+        if bottom > next_row or amber_box(line) is not None:
+            problems.append(f"{name}: the plot (down to pixel row {bottom}) covers the next "
+                            f"cell's first line (pixel row {next_row})")
+    return problems
+
+
+def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) -> list[str]:
+    """Open the notebook in one terminal, take its screenshots and check them."""
+    state = Path(tempfile.mkdtemp(prefix="nbtui-real-"))
+    env = {"PATH": os.environ["PATH"], "HOME": str(state), "XDG_STATE_HOME": str(state),
+           "XDG_RUNTIME_DIR": str(state), "LANG": "C.UTF-8", "TZ": "UTC",
+           "COLORTERM": "truecolor"}
+    if terminal.images:
+        env["NBTUI_IMAGES"] = terminal.images
+    # xterm does not pass COLORTERM on: without it nbtui would draw in 16 colours.
+    command = ["env", "COLORTERM=truecolor", NBTUI, "--no-agent", str(notebook)]
+    server = f"nbtui-real-{uuid.uuid4().hex[:8]}"
+    tmux_config = state / "tmux.conf"
+    tmux_config.write_text("set -g status off\nset -g default-terminal tmux-256color\n")
+    if terminal.tmux:
+        command = ["tmux", "-L", server, "-f", str(tmux_config), "new-session", "-x",
+                   str(COLUMNS), "-y", str(ROWS), *[f"-e{k}={v}" for k, v in env.items()],
+                   *command]
+    name = f"nbtui-{terminal.name}-{uuid.uuid4().hex[:6]}"
+    xterm = subprocess.Popen(["xterm", "-name", name, *terminal.xterm_args(), "-e", *command],
+                             env={**env, "DISPLAY": display, "TERM": "xterm"},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    problems: list[str] = []
+    try:
+        window = Window(display, xterm, name)
+        poll(lambda: amber_box(window.screenshot()), f"{terminal.name}: the plot drawn")
+        before = window.still()
+        before.save(out / f"real-{terminal.name}.png")
+        cell = (before.width // COLUMNS, before.height // ROWS)
+        problems += check_picture(terminal.name, before, cell)
+        window.keys("j", "j")
+        poll(lambda: window.screenshot().tobytes() != before.tobytes(),
+             f"{terminal.name}: the selection to move")
+        after = window.still()
+        after.save(out / f"real-{terminal.name}-after-keys.png")
+        problems += [f"{problem} (after keys)" for problem
+                     in check_picture(terminal.name, after, cell)]
+        if amber_box(after) != amber_box(before):
+            problems.append(f"{terminal.name}: the plot changed after keys that do not move it: "
+                            f"{amber_box(before)} then {amber_box(after)}")
+        if terminal.tmux:
+            problems += check_tmux_text(server, tmux_config)
+    except RuntimeError as exc:
+        problems.append(str(exc))
+        if xterm.poll() is None:
+            with contextlib.suppress(Exception):
+                Window(display, xterm, name).screenshot(out / f"real-{terminal.name}-failed.png")
+    finally:
+        if terminal.tmux:
+            subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(xterm.pid, signal.SIGTERM)
+        try:
+            xterm.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(xterm.pid, signal.SIGKILL)
+            xterm.wait()
+        shutil.rmtree(state, ignore_errors=True)
+    return problems
+
+
+def check_tmux_text(server: str, config: Path) -> list[str]:
+    """In tmux: the next cell's source is on screen, on a line of its own under the plot."""
+    text = subprocess.run(["tmux", "-L", server, "-f", str(config), "capture-pane", "-p"],
+                          capture_output=True, text=True).stdout
+    if NEXT_SOURCE not in text:
+        return [f"tmux: the next cell's source is not on screen:\n{text}"]
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="sixel, symbols and tmux only")
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots" / "real",
+                        help="where the PNGs go (default: screenshots/real)")
+    args = parser.parse_args(argv)
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        print(f"missing programs: {', '.join(missing)} (Debian: apt-get install xvfb xterm "
+              "xdotool imagemagick tmux)", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    terminals = [t for t in TERMINALS if not args.short or t.name in SHORT]
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="nbtui-real-") as work, x_server() as display:
+        notebook = Path(work) / "plot.ipynb"
+        write_notebook(notebook)
+        for terminal in terminals:
+            started = time.monotonic()
+            found = run_terminal(terminal, display, notebook, args.out)
+            problems += found
+            print(f"{terminal.name}: {'ok' if not found else 'FAILED'} "
+                  f"({time.monotonic() - started:.1f} s)")
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
