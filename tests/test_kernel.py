@@ -669,3 +669,40 @@ async def test_a_missing_kernelspec_names_it_and_lists_the_installed_ones(
     with pytest.raises(KernelError, match="No kernel named"):
         await ks.wait_ready(1)
     await ks.shutdown()
+
+
+async def test_an_interrupt_the_kernel_swallows_before_the_code_runs_ends_the_run(
+        tmp_path: Path) -> None:
+    """An interrupt that lands after the kernel took the request but before the code runs (here
+    during a slow input transformer) is caught by ipykernel, which then never replies; the run
+    still ends, as interrupted, and the queue goes on."""
+    ks = KernelSession(new_document(), "python3", cwd=tmp_path, log_path=tmp_path / "k.log")
+    await ks.start()
+    try:
+        await finished(ks.run_code(
+            "import time\n"
+            "def _slow(lines):\n"
+            "    time.sleep(1.5)\n"
+            "    return lines\n"
+            "get_ipython().input_transformers_cleanup.append(_slow)", "user"))
+        doc = ks.document
+        cell = doc.insert_cell("'never reached'")
+        began = asyncio.Event()
+        unsubscribe = ks.subscribe(
+            lambda e: began.set() if e.kind == "started" and e.execution.cell_id == cell.id
+            else None)
+        running = ks.run_cell(cell.id, "user")
+        async with asyncio.timeout(DEADLINE):
+            await began.wait()
+        unsubscribe()
+        result = await ks.interrupt()
+        assert result["stopped"] == [cell.id]
+        await finished(running)
+        assert running.status == "error" and running.error["ename"] == "KeyboardInterrupt"
+        assert "KeyboardInterrupt caught in kernel" in (tmp_path / "k.log").read_text()
+        await finished(ks.run_code("get_ipython().input_transformers_cleanup.pop()", "user"))
+        after = ks.run_code("1 + 1", "user")
+        await finished(after)
+        assert after.status == "ok"
+    finally:
+        await ks.shutdown()

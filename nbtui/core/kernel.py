@@ -595,6 +595,10 @@ class _Request:
     replied_at: float = 0.0
     began: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the kernel started executing the request (execute_input), or it settled."""
+    interrupted: bool = False
+    """An interrupt was sent while this request ran."""
+    idle_at: float = 0.0
+    """When the kernel said it was idle after this request (loop time), 0 until then."""
     settled: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when both the reply and the idle status arrived, or the run was ended otherwise."""
 
@@ -1264,6 +1268,8 @@ class KernelSession:
             await _wait_event(req.began, INTERRUPT_START_WAIT)
         if running is not None and running is self.current and self._ready and self._km:
             stopped.append(_label(running))
+            if req is not None:
+                req.interrupted = True
             try:
                 await self._km.interrupt_kernel()
             except Exception as exc:
@@ -1415,7 +1421,12 @@ class KernelSession:
         self._emit(KernelEvent("started", self.state, execution))
         await self._wait_settled(req)
         if not execution.done.is_set():
-            self._finish_from_reply(req)
+            if req.interrupted and not req.reply.done():
+                self._finish(execution, "error", error={
+                    "ename": "KeyboardInterrupt", "evalue": "",
+                    "traceback": ["KeyboardInterrupt: interrupted before the code began"]})
+            else:
+                self._finish_from_reply(req)
         if self._ready and not self.queue:
             self._set_state("idle")
 
@@ -1423,6 +1434,14 @@ class KernelSession:
         loop = asyncio.get_running_loop()
         while not await _wait_event(req.settled, KERNEL_POLL_INTERVAL):
             if not req.reply.done():
+                # An interrupt that lands after the kernel took the request but before the
+                # code runs is caught by ipykernel itself ("KeyboardInterrupt caught in
+                # kernel"): the kernel goes idle and never replies.
+                if (req.interrupted and req.idle
+                        and loop.time() - req.idle_at > IOPUB_DRAIN_TIMEOUT):
+                    logger.warning("No reply for %s after an interrupt; it ends interrupted",
+                                   req.msg_id)
+                    return
                 continue
             if loop.time() - max(req.replied_at, self._last_iopub) > IOPUB_DRAIN_TIMEOUT:
                 logger.warning("No idle status for %s after its reply; finishing it anyway",
@@ -1655,6 +1674,7 @@ class KernelSession:
         if msg_type == "status":
             if content.get("execution_state") == "idle":
                 req.idle = True
+                req.idle_at = asyncio.get_running_loop().time()
                 req.check_settled()
             return
         execution = req.execution
