@@ -117,8 +117,9 @@ async def test_a_picture_follows_the_terminals_size(notebook: Callable[..., Path
 
 async def test_sixel_terminals_get_a_sixel_widget_in_the_middle(
         notebook: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the terminal draws sixel, the view floats one sixel widget of the fitted size in
-    the middle of the screen, and the notebook's own picture widget is back after closing."""
+    """Where the terminal draws sixel, the view floats one sixel widget of the fitted size (at
+    most 1000 pixels wide: 100 columns of 10 pixels) in the middle of the screen, and the
+    notebook's own picture widget is back after closing."""
     monkeypatch.setenv("NBTUI_IMAGES", "sixel")
     mode = images.set_image_mode(None)
     try:
@@ -127,8 +128,9 @@ async def test_sixel_terminals_get_a_sixel_widget_in_the_middle(
             await pilot.press("I")
             (widget,) = await wait_until(pilot, lambda: list(app.screen.query(".nbtui-sixel")),
                                          what="the view's sixel widget")
-            assert widget.region.size == (SIZE[0], 30)
-            assert widget.region.y == (SIZE[1] - 1 - 30) // 2
+            assert widget.region.size == (100, 25)
+            assert (widget.region.x, widget.region.y) == ((SIZE[0] - 100) // 2,
+                                                          (SIZE[1] - 1 - 25) // 2)
             await pilot.press("escape")
             await wait_until(pilot, lambda: list(app.screen.query(".nbtui-sixel")),
                              what="the notebook's sixel widget")
@@ -149,5 +151,22 @@ async def test_kitty_terminals_get_placeholders(notebook: Callable[..., Path],
                                          what="the picture")
             assert all("\U0010eeee" in line.text for line in widget.lines)
             assert len(widget.lines) == 30
+    finally:
+        images.set_image_mode(mode)
+
+
+def test_sixel_pictures_stay_within_what_xterm_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With large cells (12x24 pixels), a sixel picture, full-screen or in the notebook, is at
+    most 1000x1000 pixels: xterm drops larger ones whole."""
+    monkeypatch.setenv("NBTUI_IMAGES", "sixel")
+    mode = images.set_image_mode(None)
+    images.set_cell_size(12, 24)
+    try:
+        raw = base64.b64decode(picture_output(RED, (600, 300))["data"]["image/png"])
+        full = images.fill_picture(raw, 120, 39)
+        assert full is not None and (full.columns, full.rows) == (83, 21)
+        wide = images.fit_picture(base64.b64decode(
+            picture_output(RED, (1600, 400))["data"]["image/png"]), 110)
+        assert wide is not None and wide.columns * 12 <= 1000 and wide.columns == 83
     finally:
         images.set_image_mode(mode)

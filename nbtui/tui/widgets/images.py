@@ -70,6 +70,10 @@ DEFAULT_CELL_SIZE = (10, 20)
 MAX_IMAGE_ROWS = 30
 """Images are scaled down to at most this many lines."""
 
+SIXEL_MAX_PIXELS = (1000, 1000)
+"""The largest sixel picture drawn: xterm's default maxGraphicSize, beyond which it drops the
+whole picture (seen with a large font, where a full-screen picture was 1440 pixels wide)."""
+
 SIXEL_TERMINALS = ("WezTerm", "iTerm.app")
 """`TERM_PROGRAM` values of terminals that draw sixel (and not kitty's unicode placeholders)."""
 
@@ -244,15 +248,22 @@ def _cell_size() -> tuple[int, int]:
     return size.width, size.height
 
 
-def _fit(px_w: int, px_h: int, max_width: int, cell: tuple[int, int]) -> tuple[int, int]:
-    """Columns and rows an image of this many pixels takes, at most `max_width` columns."""
+def _fit(px_w: int, px_h: int, max_width: int, cell: tuple[int, int],
+         max_rows: int = MAX_IMAGE_ROWS) -> tuple[int, int]:
+    """Columns and rows an image of this many pixels takes, at most `max_width` columns and
+    `max_rows` rows."""
     cell_w, cell_h = cell
     width = max(1, min(max_width, round(px_w / cell_w)))
     rows = max(1, round(width * cell_w * px_h / px_w / cell_h))
-    if rows > MAX_IMAGE_ROWS:
-        rows = MAX_IMAGE_ROWS
+    if rows > max_rows:
+        rows = max(1, max_rows)
         width = max(1, min(max_width, round(rows * cell_h * px_w / px_h / cell_w)))
     return width, rows
+
+
+def _sixel_cells(cell: tuple[int, int]) -> tuple[int, int]:
+    """The most columns and rows of cells a sixel picture may take (see SIXEL_MAX_PIXELS)."""
+    return (max(1, SIXEL_MAX_PIXELS[0] // cell[0]), max(1, SIXEL_MAX_PIXELS[1] // cell[1]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,7 +299,8 @@ def _decode(raw: bytes) -> PILImage | None:
 
 
 def fit_picture(raw: bytes, max_width: int) -> FittedPicture | None:
-    """Decode image bytes and size them for the terminal's cells, at most `max_width` columns.
+    """Decode image bytes and size them for the terminal's cells, at most `max_width` columns,
+    as a sixel picture: at most MAX_IMAGE_ROWS rows and SIXEL_MAX_PIXELS.
 
     Args:
         raw: the encoded image.
@@ -300,7 +312,10 @@ def fit_picture(raw: bytes, max_width: int) -> FittedPicture | None:
     picture = _decode(raw)
     if picture is None:
         return None
-    columns, rows = _fit(*picture.size, max_width, _cell_size())
+    cell = _cell_size()
+    max_columns, max_rows = _sixel_cells(cell)
+    columns, rows = _fit(*picture.size, min(max_width, max_columns), cell,
+                         min(MAX_IMAGE_ROWS, max_rows))
     return FittedPicture(picture, columns, rows)
 
 
@@ -333,10 +348,15 @@ def fill_picture(raw: bytes, columns: int, rows: int) -> FittedPicture | None:
     picture = _decode(raw)
     if picture is None:
         return None
-    if image_mode().mode == "kitty":
+    cell = _cell_size()
+    mode = image_mode().mode
+    if mode == "kitty":
         # Placeholders can address only as many rows and columns as there are diacritics.
         columns, rows = min(columns, len(_diacritics())), min(rows, len(_diacritics()))
-    width, height = _fill(*picture.size, columns, rows, _cell_size())
+    elif mode == "sixel":
+        max_columns, max_rows = _sixel_cells(cell)
+        columns, rows = min(columns, max_columns), min(rows, max_rows)
+    width, height = _fill(*picture.size, columns, rows, cell)
     return FittedPicture(picture, width, height)
 
 
