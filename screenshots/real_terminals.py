@@ -9,7 +9,7 @@ imagemagick tmux), and matplotlib (`pip install -e '.[demo]'`).
 
 The notebook has a markdown cell, a matplotlib plot on an amber background (the amber marks the
 picture's extent in the screenshots) and a code cell below it. Each terminal is an xterm of
-120x40 cells on its own X server (Xvfb) without a window manager:
+120x40 cells on a private X server (Xvfb) without a window manager:
 
 - ``sixel``: ``xterm -ti vt340`` (sixel graphics) and ``NBTUI_IMAGES=sixel``;
 - ``symbols``, ``halfblock``: a plain xterm and those text modes;
@@ -18,15 +18,18 @@ picture's extent in the screenshots) and a code cell below it. Each terminal is 
 
 In each, the script waits until the plot is drawn and still, takes a PNG of the window, presses
 `j` twice (the selection moves past the plot: the notebook is redrawn, the plot does not move),
-waits until the window changed and is still
-again and takes a second PNG. It checks, from the pixels:
+waits until the window changed and is still again and takes a second PNG; then it opens the
+full-screen view of the plot (`k`, `I`), takes a third PNG and closes it (`esc`). It checks:
 
-- the picture starts on a character cell's corner and is no larger than the cells nbtui sized
-  it for, from the cell size the terminal reports (the picture stays inside its slot);
-- the band of two text rows right under that slot has no amber: the picture does not cover the
-  next lines;
-- the keys left the picture whole (a sixel picture is not cut by the redraws);
-- in tmux, the pane's text shows the next cell's source line under the picture.
+- the picture starts on a character cell's edge and is no larger than the cells nbtui sizes it
+  for from the cell size the terminal reports, and the two text rows under those cells have
+  none of it;
+- the next cell's first line (found by its prompt, left of the picture) is not covered;
+- the keys left the picture as it was, and xterm received no new sixel picture for them (its
+  log, ``xterm -l``, holds everything nbtui wrote);
+- the full-screen view's picture fills the window's width or height, and after `esc` the plot
+  is back where it was (a sixel picture is sent again after another screen covered it);
+- in tmux, the pane's text shows the next cell's source line.
 
 Each failed check is printed on a line of its own; the exit status is 1 if any failed (2 if a
 program is missing).
@@ -44,6 +47,7 @@ import base64
 import contextlib
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -60,7 +64,7 @@ import nbformat
 import numpy
 from PIL import Image
 
-from nbtui.tui.widgets.images import _fit
+from nbtui.tui.widgets.images import SIXEL_MAX_PIXELS, _fit
 
 ROOT = Path(__file__).resolve().parent.parent
 NBTUI = str(Path(sys.executable).with_name("nbtui"))
@@ -73,6 +77,12 @@ PLOT_PIXELS = (600, 300)
 
 NEXT_SOURCE = 'after_the_plot = "visible"'
 TOOLS = ("Xvfb", "xterm", "xdotool", "import", "tmux")
+SIXEL_START = re.compile(rb"\x1bP[0-9;]*q")
+"""The device control string that starts a sixel picture."""
+
+QUIET = 1.0
+"""Seconds a window must not change to count as drawn (nbtui draws a frame in far less)."""
+
 DEADLINE = 40.0
 """Seconds a terminal may take to show the plot, or to become still after the keys."""
 
@@ -213,14 +223,28 @@ class Window:
         for key in keys:
             subprocess.run(["xdotool", "key", "--delay", "50", key], env=self.env, check=True)
 
+    def press(self, *keys: str, until: Callable[[Image.Image], Any] = bool) -> Image.Image:
+        """Press keys; the window's pixels once they changed, show what `until` looks for and
+        are still again."""
+        before = self.screenshot().tobytes()
+        self.keys(*keys)
+
+        def answered() -> bool:
+            shot = self.screenshot()
+            return shot.tobytes() != before and bool(until(shot))
+
+        poll(answered, f"the window to answer {keys}")
+        return self.still()
+
     def still(self) -> Image.Image:
-        """The window's pixels once two screenshots in a row are the same."""
-        shots = [self.screenshot()]
+        """The window's pixels once they have not changed for QUIET seconds."""
+        last = [self.screenshot(), time.monotonic()]
 
         def unchanged() -> Image.Image | None:
-            shots.append(self.screenshot())
-            previous, last = shots[-2:]
-            return last if previous.tobytes() == last.tobytes() else None
+            shot = self.screenshot()
+            if shot.tobytes() != last[0].tobytes():
+                last[:] = [shot, time.monotonic()]
+            return shot if time.monotonic() - last[1] >= QUIET else None
 
         return poll(unchanged, "the window to stop changing")
 
@@ -301,7 +325,9 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
                    str(COLUMNS), "-y", str(ROWS), *[f"-e{k}={v}" for k, v in env.items()],
                    *command]
     name = f"nbtui-{terminal.name}-{uuid.uuid4().hex[:6]}"
-    xterm = subprocess.Popen(["xterm", "-name", name, *terminal.xterm_args(), "-e", *command],
+    log = state / "xterm.log"
+    xterm = subprocess.Popen(["xterm", "-name", name, *terminal.xterm_args(), "-l", "-lf",
+                              str(log), "-e", *command],
                              env={**env, "DISPLAY": display, "TERM": "xterm"},
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
@@ -313,20 +339,27 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
         before.save(out / f"real-{terminal.name}.png")
         cell = (before.width // COLUMNS, before.height // ROWS)
         problems += check_picture(terminal.name, before, cell)
-        window.keys("j", "j")
-        poll(lambda: window.screenshot().tobytes() != before.tobytes(),
-             f"{terminal.name}: the selection to move")
-        after = window.still()
+        sent = sixels_sent(log)
+        after = window.press("j", "j")
         after.save(out / f"real-{terminal.name}-after-keys.png")
         problems += [f"{problem} (after keys)" for problem
                      in check_picture(terminal.name, after, cell)]
         if amber_box(after) != amber_box(before):
             problems.append(f"{terminal.name}: the plot changed after keys that do not move it: "
                             f"{amber_box(before)} then {amber_box(after)}")
+        if sixels_sent(log) != sent:
+            problems.append(f"{terminal.name}: the sixel picture was sent "
+                            f"{sixels_sent(log) - sent} more times after keys that do not "
+                            "move it")
+        problems += check_full_screen(terminal.name, window, out, before, terminal.sixel)
         if terminal.tmux:
             problems += check_tmux_text(server, tmux_config)
     except RuntimeError as exc:
         problems.append(str(exc))
+        if xterm.poll() is not None and log.exists():
+            text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[^\[])", "", log.read_text(errors="replace"))
+            problems.append(f"{terminal.name}: the terminal's last lines:\n"
+                            + "\n".join(text.strip().splitlines()[-8:]))
         if xterm.poll() is None:
             with contextlib.suppress(Exception):
                 Window(display, xterm, name).screenshot(out / f"real-{terminal.name}-failed.png")
@@ -341,6 +374,34 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
             os.killpg(xterm.pid, signal.SIGKILL)
             xterm.wait()
         shutil.rmtree(state, ignore_errors=True)
+    return problems
+
+
+def sixels_sent(log: Path) -> int:
+    """How many sixel pictures xterm received so far (from its log of everything it read)."""
+    return len(SIXEL_START.findall(log.read_bytes())) if log.exists() else 0
+
+
+def check_full_screen(name: str, window: Window, out: Path, notebook: Image.Image,
+                      sixel: bool) -> list[str]:
+    """`I` on the plot's cell shows the plot filling the window (a sixel picture: as far as
+    xterm draws sixel pictures); `esc` brings the notebook back with the plot where it was."""
+    problems = []
+    full = window.press("k", "I", until=amber_box)
+    full.save(out / f"real-{name}-full-screen.png")
+    box = amber_box(full)
+    room = (full.width, full.height - full.height // ROWS)
+    if sixel:
+        room = (min(room[0], SIXEL_MAX_PIXELS[0]), min(room[1], SIXEL_MAX_PIXELS[1]))
+    if box is None:
+        problems.append(f"{name}: the full-screen view shows no plot")
+    elif box[2] - box[0] < 0.9 * room[0] and box[3] - box[1] < 0.9 * room[1]:
+        problems.append(f"{name}: the full-screen view's plot takes only {box[2] - box[0]}x"
+                        f"{box[3] - box[1]} of {room[0]}x{room[1]} pixels")
+    back = window.press("Escape", until=amber_box)
+    if amber_box(back) != amber_box(notebook):
+        problems.append(f"{name}: after the full-screen view the plot is at {amber_box(back)}, "
+                        f"not at {amber_box(notebook)}")
     return problems
 
 
