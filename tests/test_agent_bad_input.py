@@ -69,10 +69,10 @@ async def test_old_text_absent_or_ambiguous(served):
 
 
 async def test_invalid_cell_type(served):
-    """An unknown cell_type is refused naming the valid ones."""
+    """An unknown cell_type is refused naming the valid ones (the schema's enum)."""
     async with agent(served.socket) as client:
         text = await call_error(client, "insert_cell", source="x", cell_type="python")
-    assert "code, markdown or raw" in text
+    assert "'code', 'markdown' or 'raw'" in text
     one_sentence(text)
 
 

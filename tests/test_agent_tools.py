@@ -72,12 +72,17 @@ async def test_edit_whole_source_and_by_passage(served):
 
 
 async def test_edit_with_run(served):
-    """edit_cell(run=true) runs the edited cell."""
+    """edit_cell(run=true) runs the edited cell; a whole new source is not echoed back as a
+    diff (the agent just sent it), an old_text edit's diff is."""
     cell = served.document.insert_cell("1", author=USER)
     async with agent(served.socket) as client:
         data = await call(client, "edit_cell", cell_id=cell.id, source="6 * 7", run=True)
+        passage = await call(client, "edit_cell", cell_id=cell.id, old_text="7",
+                             new_text="8", run=True)
     assert data["cells"][0]["outputs"][0]["text"] == "42"
-    assert "+6 * 7" in data["diff"]
+    assert "diff" not in data and "source" not in data["cells"][0]
+    assert passage["cells"][0]["outputs"][0]["text"] == "48"
+    assert "+6 * 8" in passage["diff"]
 
 
 async def test_delete_returns_sources_and_move_returns_index(served):
@@ -125,7 +130,8 @@ async def test_run_cells_timeout_does_not_interrupt_and_wait_finishes(served):
 
 
 async def test_progress_notifications_while_waiting(served):
-    """A run that takes a while sends progress notifications to a client that asked for them."""
+    """A run that takes a while sends progress notifications to a client that asked for them,
+    their progress growing with each, saying which cell runs and its code."""
     cell = served.document.insert_cell("import time; time.sleep(2.5)", author=USER)
     updates = []
 
@@ -136,7 +142,10 @@ async def test_progress_notifications_while_waiting(served):
         result = await client.call_tool("run_cells", {"cell_ids": [cell.id]},
                                         progress_callback=on_progress)
     assert not result.is_error
-    assert updates and updates[0][1] == 1 and "running" in updates[0][2]
+    assert len(updates) >= 2
+    progress = [p for p, _, _ in updates]
+    assert progress == sorted(set(progress)), progress  # grows with every notification
+    assert f"running cell {cell.id}" in updates[0][2] and "time.sleep(2.5)" in updates[0][2]
 
 
 async def test_long_run_does_not_block_other_agents(served):
@@ -226,9 +235,11 @@ async def test_changes_since_attributes_user_and_agent(served):
     async with agent(served.socket, name="catchup") as client:
         await call(client, "edit_cell", cell_id=human.id, source="human_cell = 2")
         data = await call(client, "changes_since", revision=start)
-    kinds = [(c["kind"], c["author"]) for c in data["changes"]]
+    # Scratch runs of earlier tests at this revision are listed too (as run_code).
+    kinds = [(c["kind"], c["author"]) for c in data["changes"] if c["kind"] != "run_code"]
     assert kinds == [("insert", "user"), ("edit", "catchup")]
-    assert "+human_cell = 2" in data["changes"][1]["diff"]
+    edit = next(c for c in data["changes"] if c["kind"] == "edit")
+    assert "+human_cell = 2" in edit["diff"]
     assert data["revision"] == served.document.revision
 
 

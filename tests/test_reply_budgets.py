@@ -110,6 +110,9 @@ async def test_errors_quote_a_ten_megabyte_argument_in_a_short_excerpt(clean):
             assert result.is_error
             assert reply_size(result) < 10_000, reply_size(result)
             text = result.content[0].text
+            if name == "insert_cell":  # refused by the schema's enum, which names the values
+                assert "'code', 'markdown' or 'raw'" in text and big[:100] not in text
+                continue
             assert re.search(r"\(10,000,00\d characters\)", text) or "read_cells" in text, text
     assert cell.source == "y" * TEN_MB
     async with raw_session(clean.socket) as ask:
@@ -199,7 +202,8 @@ async def test_a_cell_bigger_than_the_budget_is_cut_and_says_how_to_read_it(clea
 
 
 async def test_images_past_the_image_budget_are_left_out_and_read_one_by_one(clean):
-    """Images beyond a reply's image budget are left out and named; read_output brings each."""
+    """Images count against read_cells' max_chars: those beyond it are left out and named,
+    and read_output brings each."""
     doc = clean.document
     cells = []
     for _ in range(12):
@@ -211,8 +215,8 @@ async def test_images_past_the_image_budget_are_left_out_and_read_one_by_one(cle
                             max_chars=100_000)
         last = await tool(client, "read_output", cell_id=cells[-1].id, output_index=0)
     images = [c for c in result.content if c.type == "image"]
-    assert 0 < len(images) < 12
-    assert sum(len(i.data) for i in images) <= 4 * 1024 * 1024  # as the tool's description says
+    assert len(images) < 12
+    assert sum(len(i.data) for i in images) <= 100_000
     assert_within(result, 100_000)
     note = result.structured_content["images_left_out"]
     assert f'read_output(cell_id="{cells[-1].id}", output_index=0)' in note

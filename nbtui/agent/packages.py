@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -10,17 +12,27 @@ from nbtui.core.kernel import KernelSession
 from nbtui.core.render import excerpt
 
 INSTALL_TIMEOUT = 900.0
+TAIL_LINES = 12
+"""Lines of the installer's output a failure quotes."""
+TAIL_LINE_CHARS = 300
+LOCAL_SUFFIXES = (".whl", ".tar.gz", ".zip")
+"""Names of local archives pip installs (folders are recognised by their path)."""
 
 
 class PackageError(Exception):
     """A package request was refused or could not be carried out; one sentence."""
 
 
-def parse_requirements(packages: object) -> list[str]:
-    """Check that every entry is a pip requirement string (no options, no shell).
+def parse_requirements(packages: object, folder: Path) -> list[str]:
+    """Check that every entry is a pip requirement string or a local wheel, archive or
+    project folder (as `%pip install` takes them; relative paths are read from `folder`), and
+    nothing else: no options, no shell.
+
+    Returns:
+        The requirements, local paths made absolute.
 
     Raises:
-        PackageError: an entry is not a requirement string.
+        PackageError: an entry is neither.
     """
     if not isinstance(packages, list) or not packages:
         raise PackageError("packages is a non-empty list of requirement strings, "
@@ -35,6 +47,13 @@ def parse_requirements(packages: object) -> list[str]:
         if text.startswith("-") or "\n" in text or "\r" in text:
             raise PackageError(f"{excerpt(text)} is not a requirement string (pip options are not "
                                "accepted).")
+        if _looks_like_path(text):
+            path = (folder / Path(text).expanduser()).resolve()
+            if not path.exists():
+                raise PackageError(f"{excerpt(text)} looks like a local path, but there is no "
+                                   f"such file or folder (relative paths start at {folder}).")
+            result.append(str(path))
+            continue
         try:
             Requirement(text)
         except InvalidRequirement as exc:
@@ -43,6 +62,12 @@ def parse_requirements(packages: object) -> list[str]:
                                f"{reason[:200]}.") from None
         result.append(text)
     return result
+
+
+def _looks_like_path(text: str) -> bool:
+    if "@" in text:  # "name @ url": a PEP 508 direct reference
+        return False
+    return "/" in text or text.startswith((".", "~")) or text.endswith(LOCAL_SUFFIXES)
 
 
 async def kernel_interpreter(kernel: KernelSession, author: str) -> str:
@@ -59,28 +84,76 @@ async def kernel_interpreter(kernel: KernelSession, author: str) -> str:
     return lines[-1].strip()
 
 
-async def install_into_kernel(kernel: KernelSession, requirements: list[str],
-                              author: str) -> dict[str, object]:
-    """Run `python -m pip install` with the kernel's interpreter; never touches the terminal."""
-    python = await kernel_interpreter(kernel, author)
+async def _run(*command: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
-        *requirements,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+        *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await asyncio.wait_for(process.communicate(), INSTALL_TIMEOUT)
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise PackageError(f"pip did not finish within {INSTALL_TIMEOUT:g} seconds and was "
-                           "stopped.") from None
-    output = out.decode(errors="replace")
-    status = "ok" if process.returncode == 0 else "error"
+        raise PackageError(f"{command[0]} did not finish within {INSTALL_TIMEOUT:g} seconds "
+                           "and was stopped.") from None
+    assert process.returncode is not None
+    return process.returncode, out.decode(errors="replace")
+
+
+async def installer_for(python: str) -> tuple[str, list[str]]:
+    """The installer the kernel's environment has, and the command that installs with it:
+    its own pip, else uv aimed at its interpreter (a venv made by uv has no pip).
+
+    Raises:
+        PackageError: the environment has no pip and uv is not installed.
+    """
+    code, _ = await _run(python, "-m", "pip", "--version")
+    if code == 0:
+        return "pip", [python, "-m", "pip", "install", "--no-input",
+                       "--disable-pip-version-check"]
+    uv = shutil.which("uv")
+    if uv is not None:
+        return "uv", [uv, "pip", "install", "--python", python]
+    raise PackageError(f"The kernel's environment ({python}) has no pip, and uv is not "
+                       "installed; install pip there (python -m ensurepip) or install uv.")
+
+
+def installed_versions(output: str) -> list[str]:
+    """The `name==version` of every package an installer's output says it installed."""
     installed: list[str] = []
     for line in output.splitlines():
-        if line.startswith("Successfully installed "):
-            installed = line[len("Successfully installed "):].split()
-    return {"status": status, "installed": installed, "output": output, "python": python}
+        if line.startswith("Successfully installed "):  # pip: name-version, name may hold '-'
+            for item in line[len("Successfully installed "):].split():
+                name, _, version = item.rpartition("-")
+                installed.append(f"{name}=={version}")
+        elif line.startswith(" + "):  # uv: " + name==version"
+            installed.append(line[3:].strip())
+    return installed
+
+
+def output_tail(output: str, lines: int = TAIL_LINES) -> str:
+    """The last lines of an installer's output, where it says what went wrong."""
+    kept = [line for line in output.splitlines() if line.strip()][-lines:]
+    return "\n".join(line[:TAIL_LINE_CHARS] for line in kept)
+
+
+async def install_into_kernel(kernel: KernelSession, requirements: list[str],
+                              author: str) -> dict[str, object]:
+    """Install into the kernel's own environment with what it has (pip, else uv); never
+    touches the terminal.
+
+    Returns:
+        `{status: "ok", installed: ["name==version", ...], installer, python}`.
+
+    Raises:
+        PackageError: the install failed (one sentence and the tail of the installer's output),
+            or there is no installer.
+    """
+    python = await kernel_interpreter(kernel, author)
+    installer, command = await installer_for(python)
+    code, output = await _run(*command, *requirements)
+    if code != 0:
+        raise PackageError(f"{installer} could not install {', '.join(requirements)} into "
+                           f"{python} (exit status {code}); the end of its output:\n"
+                           f"{output_tail(output)}")
+    return {"status": "ok", "installed": installed_versions(output), "installer": installer,
+            "python": python}

@@ -43,7 +43,11 @@ How to use them well:
 def _type_text(schema: dict[str, Any]) -> str:
     if "anyOf" in schema:
         return " or ".join(_type_text(s) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " \\| ".join(f"`{json.dumps(value)}`" for value in schema["enum"])
     kind = schema.get("type", "any")
+    if isinstance(kind, list):
+        return " or ".join(_type_text({**schema, "type": k}) for k in kind)
     if kind == "array":
         return f"list of {_type_text(schema.get('items', {}))}"
     return str(kind)
@@ -53,7 +57,8 @@ def tools_markdown(tools: list[types.Tool]) -> str:
     """The reference page for a list of tools."""
     parts = [HEADER]
     for tool in sorted(tools, key=lambda t: t.name):
-        parts.append(f"\n## `{tool.name}`\n")
+        parts.append(f"\n## `{tool.name}`: {tool.title}\n" if tool.title
+                     else f"\n## `{tool.name}`\n")
         parts.append((tool.description or "").strip() + "\n")
         hints = []
         if tool.annotations is not None:
@@ -66,13 +71,19 @@ def tools_markdown(tools: list[types.Tool]) -> str:
         properties = tool.input_schema.get("properties", {})
         required = set(tool.input_schema.get("required", []))
         if properties:
-            parts.append("\n| parameter | type | default |\n|---|---|---|\n")
+            parts.append("\n| parameter | type | default | meaning |\n|---|---|---|---|\n")
             for name, schema in properties.items():
                 default = ("required" if name in required
                            else f"`{json.dumps(schema.get('default'))}`")
-                parts.append(f"| `{name}` | {_type_text(schema)} | {default} |\n")
+                parts.append(f"| `{name}` | {_type_text(schema)} | {default} | "
+                             f"{schema.get('description', '')} |\n")
         else:
             parts.append("\nNo parameters.\n")
+        output = tool.output_schema or {}
+        if output.get("properties"):
+            fields = ", ".join(f"`{name}`" for name in output["properties"])
+            parts.append(f"\nResult (structured content, checked against the output schema): "
+                         f"{fields}, and more as the description says.\n")
     return "".join(parts)
 
 

@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
-import inspect
+import hashlib
 import json
 import logging
 import math
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from nbtui import __version__
+from nbtui.agent import results
 from nbtui.agent.packages import PackageError, install_into_kernel, parse_requirements
+from nbtui.agent.tools import DESTRUCTIVE, INSTALLS, MUTATING, READ_ONLY, register, tool
 from nbtui.agent.transport import current_connection
 from nbtui.agent.variables import VariablesError, list_kernel_variables
 from nbtui.core import policy as access
@@ -51,6 +53,8 @@ with `changes_since(revision)`.
 
 MAX_TIMEOUT = 3600.0
 PROGRESS_EVERY = 1.0
+PROGRESS_LINE_CHARS = 60
+"""Characters of the running code's first line a progress message quotes."""
 
 MAX_IMAGES_PER_RESULT = 8
 IMAGE_BUDGET_CHARS = 4 * 1024 * 1024
@@ -95,12 +99,33 @@ UNREPORTED_RUNS_KEPT = 10
 SCRATCH_RUNS_SHARE = 2
 """wait gives the caller's scratch runs at most 1/SCRATCH_RUNS_SHARE of its budget."""
 
+RUN_PREFIX = "run:"
+"""How run ids start (a cell id cannot hold a colon, so wait tells them apart)."""
+
+RUN_ID_CHARS = 12
+"""Hex digits of an execution's id a run id keeps."""
+
+RUNS_KEPT = 50
+"""run_code runs a wait by run id can still find (the newest)."""
+
 _SOURCE_FLOOR = 200
 """Characters of source a cell view shows even when the budget is smaller."""
 
 
 class ToolFailure(Exception):
     """Raised inside a tool body to answer with an error result (one sentence)."""
+
+
+# -- parameters (each described once, for every tool that takes it) -------------------
+
+Result = types.CallToolResult
+CellId = Annotated[str, Field(description="The cell's id.")]
+CellIds = Annotated[list[str], Field(description="Cell ids.")]
+Index = Annotated[int | None, Field(description="Where to put it.")]
+AfterCell = Annotated[str | None, Field(description="Or after this cell.")]
+BeforeCell = Annotated[str | None, Field(description="Or before this cell.")]
+Timeout = Annotated[float, Field(description="Seconds to wait (max 3600).")]
+Run = Annotated[bool, Field(description="Run it too.")]
 
 
 # -- results ---------------------------------------------------------------------------
@@ -130,28 +155,61 @@ def output_images(outputs: list[dict[str, Any]], cell_id: str | None,
     return images
 
 
-def tool_result(data: dict[str, Any], text: str,
-                images: Iterable[Image] = ()) -> types.CallToolResult:
+_images_sent: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def images_sent(ctx: Context | None) -> set[str] | None:
+    """Digests of the images already sent on the connection of `ctx` (None without one)."""
+    session = getattr(ctx, "session", None) if ctx is not None else None
+    if session is None:
+        return None
+    try:
+        return _images_sent.setdefault(session, set())
+    except TypeError:
+        return None
+
+
+def tool_result(data: dict[str, Any], text: str, images: Iterable[Image] = (), *,
+                sent: set[str] | None = None, resend: bool = False,
+                image_budget: int = IMAGE_BUDGET_CHARS) -> types.CallToolResult:
     """A successful tool result: structured content, its text rendering, and image content.
 
-    Images go along while they fit in MAX_IMAGES_PER_RESULT and IMAGE_BUDGET_CHARS; the rest
-    are left out, and the result says so and how to fetch each one.
+    Each image goes once per connection (`sent` holds what went before; `resend` sends them
+    anyway): one sent before is referred to by the call that sends it again. Images go along
+    while they fit in MAX_IMAGES_PER_RESULT and `image_budget` base64 characters; the rest are
+    left out, and the result names each one and the call that fetches it.
     """
     content: list[Any] = [types.TextContent(type="text", text=text)]
     left_out: list[Image] = []
+    already: list[Image] = []
     spent = 0
     for image in images:
+        digest = hashlib.sha256(image.raw).hexdigest()
+        if sent is not None and digest in sent and not resend:
+            already.append(image)
+            continue
         encoded = base64.b64encode(image.raw).decode()
-        if len(content) > MAX_IMAGES_PER_RESULT or spent + len(encoded) > IMAGE_BUDGET_CHARS:
+        if len(content) > MAX_IMAGES_PER_RESULT or spent + len(encoded) > image_budget:
             # content[0] is the text: len(content) - 1 images are in already.
             left_out.append(image)
             continue
         spent += len(encoded)
         content.append(types.ImageContent(type="image", data=encoded, mime_type=image.mime))
+        if sent is not None:
+            sent.add(digest)
+    notes = []
+    if already:
+        calls = [i.read_with for i in already if i.read_with]
+        note = f"{len(already)} image(s) sent before on this connection, not again"
+        if calls:
+            more = " …" if len(calls) > LISTED_IDS else ""
+            note += f"; {', '.join(calls[:LISTED_IDS])}{more} sends each again"
+        data["images_sent_before"] = note + "."
+        notes.append(data["images_sent_before"])
     if left_out:
         calls = [i.read_with for i in left_out if i.read_with]
         note = (f"{len(left_out)} image(s) left out of this reply (at most "
-                f"{MAX_IMAGES_PER_RESULT} images and {IMAGE_BUDGET_CHARS:,} base64 characters "
+                f"{MAX_IMAGES_PER_RESULT} images and {image_budget:,} base64 characters "
                 "go in one)")
         if calls:
             more = " …" if len(calls) > LISTED_IDS else ""
@@ -159,7 +217,9 @@ def tool_result(data: dict[str, Any], text: str,
         else:
             note += "; save them to files from the kernel instead."
         data["images_left_out"] = note
-        content[0] = types.TextContent(type="text", text=f"{text}\n{note}")
+        notes.append(note)
+    if notes:
+        content[0] = types.TextContent(type="text", text="\n".join([text, *notes]))
     return types.CallToolResult(content=content, structured_content=data)
 
 
@@ -204,6 +264,63 @@ def list_ids(ids: list[str]) -> str:
     return f"[{shown}{', …' if len(ids) > LISTED_IDS else ''}]"
 
 
+def progress_message(executions: list[Execution], total: int) -> str:
+    """What a progress notification says: what runs (its first line) and how many finished."""
+    finished = sum(e.done.is_set() for e in executions)
+    running = next((e for e in executions if e.status == "running"), None)
+    if running is None:
+        what = "waiting in the kernel's queue"
+    else:
+        first = next((line.strip() for line in running.code.splitlines() if line.strip()), "")
+        first = first if len(first) <= PROGRESS_LINE_CHARS else first[:PROGRESS_LINE_CHARS] + "…"
+        who = (f"cell {running.cell_id}" if running.cell_id is not None
+               else f"run {run_id_of(running)}")
+        seconds = time.time() - running.started_at if running.started_at else 0.0
+        what = f"running {who} ({seconds:.0f} s): {first}"
+    return f"{what}; {finished} of {total} finished" if total > 1 else what
+
+
+def run_id_of(execution: Execution) -> str:
+    """The id a run_code run is known by (wait takes it in cell_ids)."""
+    return RUN_PREFIX + execution.id[:RUN_ID_CHARS]
+
+
+def diff_summary(diff: str) -> str:
+    """How many lines a unified diff adds and removes (its two header lines not counted)."""
+    body = diff.splitlines()[2:]
+    added = sum(line.startswith("+") for line in body)
+    removed = sum(line.startswith("-") for line in body)
+    if not diff:
+        return "no change"
+    if not added and not removed:
+        return "replaced (too large to diff)"
+    return f"{added} line(s) added, {removed} removed"
+
+
+def with_errors(views: list[dict[str, Any]], outputs: list[dict[str, Any]]
+                ) -> list[dict[str, Any]]:
+    """Output views with `ename`, `evalue` and a cleaned `traceback` on each error output.
+
+    The view's text (already cut to its share of the budget) is split rather than repeated:
+    `text` keeps the `ename: evalue` part, `traceback` the rest; `evalue` is cut to an
+    excerpt (the text has it whole).
+    """
+    for view in views:
+        if view["output_type"] != "error":
+            continue
+        summary = render.error_summary(outputs[view["output_index"]])
+        text = view["text"]
+        first_line = summary["traceback"].split("\n", 1)[0]
+        at = text.find(first_line, 1) if first_line.strip() else -1
+        if at > 0:
+            view["text"], traceback = text[:at].rstrip("\n"), text[at:]
+        else:  # the cut left no traceback apart from the message: the text has all of it
+            traceback = ""
+        evalue, _ = render.truncate_middle(summary["evalue"], render.EXCERPT_CHARS)
+        view.update(ename=summary["ename"], evalue=evalue, traceback=traceback)
+    return views
+
+
 # -- cell views ------------------------------------------------------------------------
 
 
@@ -239,7 +356,7 @@ def _least_output_cost(lengths: list[int]) -> int:
 
 
 def cell_views(cells: list[Cell], index_of: Callable[[str], int], *, include_outputs: bool,
-               max_chars: int) -> CellViews:
+               max_chars: int, with_source: bool = True) -> CellViews:
     """Views of cells, in order, while they fit in `max_chars` characters.
 
     The budget covers each view's fields, its source and its outputs (counted as they appear in
@@ -247,6 +364,7 @@ def cell_views(cells: list[Cell], index_of: Callable[[str], int], *, include_out
     the next one would not fit, and the first is always shown: its source is cut to fit if it
     must. The outputs of the cells shown share what the sources leave, fairly, with at least a
     head of each cell's first output; outputs that do not fit are left out and named.
+    Without `with_source` (the agent just sent it) views leave the source out.
     """
     budget = max(0, max_chars)
     chosen: list[tuple[Cell, int, dict[str, Any], list[int]]] = []
@@ -258,11 +376,13 @@ def cell_views(cells: list[Cell], index_of: Callable[[str], int], *, include_out
                    if include_outputs and cell.cell_type == "code" else [])
         if not include_outputs and cell.cell_type == "code":
             fields["output_summary"] = render.output_summary(cell.outputs)
-        cost = len(json.dumps(fields)) + len(cell.source)
+        if not with_source:
+            del fields["source"]
+        cost = len(json.dumps(fields)) + (len(cell.source) if with_source else 0)
         least = _least_output_cost(lengths)
         if chosen and fixed + reserved + cost + least > budget:
             break
-        if not chosen and cost + least > budget:
+        if with_source and not chosen and cost + least > budget:
             source_limit = max(_SOURCE_FLOOR, budget - least - (cost - len(cell.source)))
             fields["source"], _ = render.truncate_middle(
                 cell.source, source_limit,
@@ -270,7 +390,7 @@ def cell_views(cells: list[Cell], index_of: Callable[[str], int], *, include_out
                            f"max_chars={cost + 100}) shows all of it"))
             fields["source_truncated"] = True
             cost = len(json.dumps(fields))
-        else:
+        elif with_source:
             fields["source"] = cell.source
         chosen.append((cell, index, fields, lengths))
         fixed += cost
@@ -282,8 +402,9 @@ def cell_views(cells: list[Cell], index_of: Callable[[str], int], *, include_out
     views, images = [], []
     for (cell, _index, view, lengths), share in zip(chosen, shares, strict=True):
         if lengths:
-            view["outputs"] = render.output_views(cell.outputs, share - _note_cost(lengths),
-                                                  cell_id=cell.id)
+            view["outputs"] = with_errors(
+                render.output_views(cell.outputs, share - _note_cost(lengths), cell_id=cell.id),
+                cell.outputs)
             shown = len(view["outputs"])
             if shown < len(cell.outputs):
                 view["outputs_left_out"] = (
@@ -299,7 +420,8 @@ def cell_views(cells: list[Cell], index_of: Callable[[str], int], *, include_out
 def bounded_change(change: dict[str, Any]) -> dict[str, Any]:
     """A described change with its diff or source cut to CHANGE_TEXT_MAX_CHARS and its other
     texts to a short excerpt."""
-    read_more = f'read_cells(cell_ids=["{change["cell_id"]}"]) shows the cell as it is now'
+    read_more = (f'read_cells(cell_ids=["{change["cell_id"]}"]) shows the cell as it is now'
+                 if change.get("cell_id") else None)
     out = {}
     for key, value in change.items():
         if key in ("diff", "source") and isinstance(value, str):
@@ -331,7 +453,10 @@ def outputs_text(outputs: list[dict[str, Any]]) -> str:
     parts = []
     for out in outputs:
         label = out.get("mime") or out.get("output_type")
-        parts.append(f"[output {out['output_index']}: {label}]\n{out.get('text', '').rstrip()}")
+        text = out.get("text", "").rstrip()
+        if out.get("traceback"):
+            text += "\n" + out["traceback"].rstrip()
+        parts.append(f"[output {out['output_index']}: {label}]\n{text}")
     return "\n".join(parts)
 
 
@@ -341,7 +466,7 @@ def cell_text(view: dict[str, Any]) -> str:
     prompt = f" [{count}]" if count is not None else ""
     head = (f"# cell {view['id']} (index {view['index']}, {view['cell_type']}, "
             f"revision {view['revision']}, {view['status']}{prompt})")
-    parts = [head, view["source"]]
+    parts = [head] + ([view["source"]] if "source" in view else [])
     if view.get("outputs"):
         parts.append(outputs_text(view["outputs"]))
     elif view.get("output_summary"):
@@ -375,6 +500,11 @@ class AgentTools:
         self.kernel = session.kernel
         self._unreported: dict[str, list[Execution]] = {}
         """Per agent, its run_code runs that returned unfinished, until a wait reports them."""
+        self._runs: dict[str, Execution] = {}
+        """The newest run_code runs by run id, oldest first."""
+        self._scratch_log: list[tuple[int, str, Execution]] = []
+        """The newest run_code runs with the notebook revision they started at and who ran
+        them (for changes_since)."""
 
     @property
     def policy(self) -> access.AgentPolicy:
@@ -389,10 +519,10 @@ class AgentTools:
         self.session.activity.add(Activity(time.time(), author, tool, cell_id, summary, code))
 
     def views(self, cells: list[Cell], *, include_outputs: bool = True,
-              max_chars: int = render.DEFAULT_MAX_CHARS) -> CellViews:
+              max_chars: int = render.DEFAULT_MAX_CHARS, with_source: bool = True) -> CellViews:
         """Views of cells in order while they fit in `max_chars` (see `cell_views`)."""
         return cell_views(cells, self.document.index_of, include_outputs=include_outputs,
-                          max_chars=max_chars)
+                          max_chars=max_chars, with_source=with_source)
 
     def pending(self, cell_ids: list[str] | None = None) -> list[Execution]:
         """Executions still queued or running (for the given cells, or all)."""
@@ -415,6 +545,7 @@ class AgentTools:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         total = len(executions)
+        notified = 0
         pending_before = {e.id: e.input_request for e in executions if e.input_request}
         asked = asyncio.Event()
 
@@ -445,12 +576,11 @@ class AgentTools:
                     all_done.cancel()
                     asking.cancel()
                 if ctx is not None and any(not e.done.is_set() for e in executions):
-                    finished = sum(e.done.is_set() for e in executions)
-                    running = next((e for e in executions if e.status == "running"), None)
-                    where = f"; running {running.cell_id or 'scratch code'}" if running else ""
+                    # Progress must grow with every notification: count the notifications.
+                    notified += 1
                     try:
-                        await ctx.report_progress(finished, total,
-                                                  f"{finished} of {total} finished{where}")
+                        await ctx.report_progress(notified, None,
+                                                  progress_message(executions, total))
                     except Exception:  # noqa: BLE001 - a client that left must not stop the wait
                         ctx = None
         finally:
@@ -467,12 +597,12 @@ class AgentTools:
 
     def run_report(self, cells: list[Cell], finished: bool, max_chars: int,
                    executions: list[Execution],
-                   runs: Iterable[tuple[dict[str, Any], str, list[Image]]] = ()
-                   ) -> types.CallToolResult:
+                   runs: Iterable[tuple[dict[str, Any], str, list[Image]]] = (), *,
+                   ctx: Context | None = None, with_source: bool = True) -> Result:
         """The result of run_cells / wait: each cell's view while they fit in `max_chars`,
         the views of scratch `runs` (view, text, images), and a hint when not finished (saying
         so when one of `executions` waits for input)."""
-        shown = self.views(cells, max_chars=max_chars)
+        shown = self.views(cells, max_chars=max_chars, with_source=with_source)
         data: dict[str, Any] = {"cells": shown.views, "finished": finished,
                                 "kernel": self.kernel_state()}
         parts = [cell_text(v) for v in shown.views]
@@ -482,7 +612,7 @@ class AgentTools:
             parts.append(data["cells_left_out"])
         for view, text, run_images in runs:
             data.setdefault("scratch_runs", []).append(view)
-            parts.append(f"# your scratch run\n{text}")
+            parts.append(f"# your run {view['run_id']}\n{text}")
             images.extend(run_images)
         waiting = input_wait(executions)
         if waiting is not None:
@@ -496,7 +626,7 @@ class AgentTools:
                          "Scratch runs are still going; call wait again.")
         if not parts:
             parts.append(f"The queue is empty; the kernel is {self.kernel.state}.")
-        return tool_result(data, "\n\n".join(parts), images)
+        return tool_result(data, "\n\n".join(parts), images, sent=images_sent(ctx))
 
     def kernel_state(self) -> dict[str, Any]:
         """The kernel's name and state, and a warning when its channels are not private."""
@@ -514,9 +644,19 @@ class AgentTools:
 
     # -- tools ---------------------------------------------------------------------------
 
-    async def get_notebook(self, author: str, start: int = 0, limit: int = 50,
-                           preview_lines: int = 3) -> types.CallToolResult:
-        """Overview of the notebook, paged."""
+    @tool("Notebook overview", access.READ, READ_ONLY)
+    async def get_notebook(
+        self, ctx: Context,
+        start: Annotated[int, Field(description="First cell index of the page.")] = 0,
+        limit: Annotated[int, Field(description="Cells per page.")] = 50,
+        preview_lines: Annotated[int, Field(description="Source lines shown per cell.")] = 3,
+    ) -> Annotated[Result, results.Overview]:
+        """Overview: kernel, revision, the user's focus, agents; per cell its id, index, type,
+        status, a source preview and an output summary. Paged (next_start)."""
+        return self.overview(start, limit, preview_lines)
+
+    def overview(self, start: int = 0, limit: int = 50, preview_lines: int = 3) -> Result:
+        """The notebook overview get_notebook returns (also the notebook resource)."""
         if start < 0 or limit < 1 or preview_lines < 0:
             raise ToolFailure("start and preview_lines must be 0 or more, limit 1 or more.")
         doc = self.document
@@ -557,10 +697,11 @@ class AgentTools:
         }
         if next_start is not None:
             data["next_start"] = next_start
+        focus = (f"the user is on cell {doc.focus.cell_id} ({doc.focus.mode} mode)"
+                 if doc.focus.cell_id is not None else "no one is at the notebook's terminal")
         header = (f"{self.session.path.name}: {len(doc)} cells, revision {doc.revision}"
                   f"{' (unsaved changes)' if doc.dirty else ''}; kernel "
-                  f"{self.session.kernel_name} {self.kernel.state}; the user is on cell "
-                  f"{doc.focus.cell_id} ({doc.focus.mode} mode); agents: "
+                  f"{self.session.kernel_name} {self.kernel.state}; {focus}; agents: "
                   f"{', '.join(self.session.agent_names()) or 'none'}")
         if self.kernel.transport_warning:
             header += f"\nWarning: {self.kernel.transport_warning}"
@@ -571,11 +712,19 @@ class AgentTools:
             tail += "\n(... marks a cut preview; read_cells(cell_ids=[...]) shows whole cells)"
         return tool_result(data, header + "\n" + "\n".join(lines) + tail)
 
-    async def read_cells(self, author: str, cell_ids: list[str] | None = None,
-                         start: int | None = None, end: int | None = None,
-                         include_outputs: bool = True,
-                         max_chars: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
-        """Full source and outputs of the chosen cells."""
+    @tool("Read cells", access.READ, READ_ONLY)
+    async def read_cells(
+        self, ctx: Context,
+        cell_ids: Annotated[list[str] | None, Field(description="Cells to read.")] = None,
+        start: Annotated[int | None, Field(description="Or the first index to read.")] = None,
+        end: Annotated[int | None, Field(description="Index to stop before.")] = None,
+        include_outputs: Annotated[bool, Field(description="Include outputs.")] = True,
+        max_chars: Annotated[int, Field(description="Budget of the whole reply.")] =
+            render.DEFAULT_MAX_CHARS,
+    ) -> Annotated[Result, results.Cells]:
+        """Source and outputs of cells (by id, index range, or all) within max_chars, images
+        included; what is left out is named with the call that reads it."""
+        author = author_of(ctx)
         if cell_ids is not None and (start is not None or end is not None):
             raise ToolFailure("Give either cell_ids or a start/end index range, not both.")
         if max_chars < 100:
@@ -603,11 +752,21 @@ class AgentTools:
                                                             else ")"))
             data["cells_left_out"] = cells_left_out(shown.left_out, read_rest)
             text += "\n\n" + data["cells_left_out"]
-        return tool_result(data, text, shown.images)
+        # Images count against max_chars too: those that do not fit are named, with the
+        # read_output call that sends each (a note of that takes about LEFT_OUT_NOTE_COST).
+        image_budget = max(0, max_chars - len(json.dumps(data)) - _LEFT_OUT_NOTE_COST)
+        return tool_result(data, text, shown.images, sent=images_sent(ctx),
+                           image_budget=image_budget)
 
-    async def read_output(self, author: str, cell_id: str, output_index: int, offset: int = 0,
-                          limit: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
-        """Page through one long output."""
+    @tool("Read one output", access.READ, READ_ONLY)
+    async def read_output(
+        self, ctx: Context, cell_id: CellId,
+        output_index: Annotated[int, Field(description="Which output of the cell.")],
+        offset: Annotated[int, Field(description="First character to read.")] = 0,
+        limit: Annotated[int, Field(description="Characters to read.")] =
+            render.DEFAULT_MAX_CHARS,
+    ) -> Annotated[Result, results.Page]:
+        """Page through one output's text (and send its image again)."""
         cell = self.document.get(cell_id)
         if not 0 <= output_index < len(cell.outputs):
             raise ToolFailure(f"Cell {cell_id} has {len(cell.outputs)} outputs; output_index "
@@ -621,36 +780,41 @@ class AgentTools:
         note = (f"\n[characters {page['offset']}-{end} of {page['total']}"
                 + (f"; read_output(offset={end}) for more]" if end < page["total"] else "]"))
         return tool_result(page, page["text"] + note,
-                           output_images(cell.outputs, cell_id, [output_index]))
+                           output_images(cell.outputs, cell_id, [output_index]),
+                           sent=images_sent(ctx), resend=True)
 
-    async def insert_cell(self, author: str, ctx: Context | None, source: str,
-                          cell_type: str = "code", index: int | None = None,
-                          after_cell_id: str | None = None, before_cell_id: str | None = None,
-                          run: bool = False, timeout: float = 30) -> types.CallToolResult:
-        """Insert a cell, optionally run it."""
-        self.policy.check(access.EDIT, "insert_cell")
+    @tool("Insert a cell", access.EDIT, MUTATING,
+          runs=lambda tools, args: args["source"] if args["run"] else None)
+    async def insert_cell(
+        self, ctx: Context,
+        source: Annotated[str, Field(description="The cell's source.")],
+        cell_type: Annotated[results.CellType, Field(description="The cell's type.")] = "code",
+        index: Index = None, after_cell_id: AfterCell = None, before_cell_id: BeforeCell = None,
+        run: Run = False, timeout: Timeout = 30,
+    ) -> Annotated[Result, results.OneCell]:
+        """Insert a cell (at the end unless index, after_cell_id or before_cell_id says
+        where); with run, run it as run_cells does."""
+        author = author_of(ctx)
         self._check_timeout(timeout)
-        if run:
-            self.policy.check(access.RUN, "insert_cell with run")
-            await self.policy.approve(author, "insert_cell", source)
         cell = self.document.insert_cell(source, cell_type, index=index,
                                          after_cell_id=after_cell_id,
                                          before_cell_id=before_cell_id, author=author)
         self.log(author, "insert_cell", cell.id,
                  f"{cell_type} at index {self.document.index_of(cell.id)}")
         if run:
-            return await self._run_and_report([cell.id], author, timeout, ctx)
-        view = self.views([cell]).views[0]
+            return await self._run_and_report([cell.id], author, timeout, ctx,
+                                              with_source=False)
+        view = self.views([cell], with_source=False).views[0]
         return tool_result({"cell": view}, cell_text(view))
 
-    async def edit_cell(self, author: str, ctx: Context | None, cell_id: str,
-                        source: str | None = None, old_text: str | None = None,
-                        new_text: str | None = None, replace_all: bool = False,
-                        cell_type: str | None = None, if_revision: int | None = None,
-                        run: bool = False, timeout: float = 30) -> types.CallToolResult:
-        """Change a cell's source (whole, or one passage) and/or type; optionally run it."""
-        self.policy.check(access.EDIT, "edit_cell")
-        self._check_timeout(timeout)
+    def edited_source(self, cell_id: str, source: str | None, old_text: str | None,
+                      new_text: str | None, replace_all: bool) -> str | None:
+        """The source an edit_cell call gives the cell (None: the source stays).
+
+        Raises:
+            ToolFailure: the arguments do not say one clear change.
+            DocumentError: there is no such cell.
+        """
         cell = self.document.get(cell_id)
         if source is not None and (old_text is not None or new_text is not None):
             raise ToolFailure("Give either source (the whole new text) or old_text/new_text, "
@@ -668,29 +832,60 @@ class AgentTools:
                 raise ToolFailure(f"old_text occurs {count} times in cell {cell_id}; give a "
                                   "longer passage or set replace_all=true.")
             source = cell.source.replace(old_text, new_text or "")
-        if run:
-            self.policy.check(access.RUN, "edit_cell with run")
-        cell, diff = self.document.edit_cell(cell_id, source, cell_type=cell_type,
+        return source
+
+    def _edit_runs(self, args: dict[str, Any]) -> str | None:
+        if not args["run"]:
+            return None
+        self._check_timeout(args["timeout"])
+        source = self.edited_source(args["cell_id"], args["source"], args["old_text"],
+                                    args["new_text"], args["replace_all"])
+        return self.document.get(args["cell_id"]).source if source is None else source
+
+    @tool("Edit a cell", access.EDIT, MUTATING, runs=lambda tools, args: tools._edit_runs(args))
+    async def edit_cell(
+        self, ctx: Context, cell_id: CellId,
+        source: Annotated[str | None, Field(description="The whole new source.")] = None,
+        old_text: Annotated[str | None, Field(description="Or a passage to replace.")] = None,
+        new_text: Annotated[str | None, Field(description="What replaces old_text.")] = None,
+        replace_all: Annotated[bool, Field(description="Replace every old_text.")] = False,
+        cell_type: Annotated[results.CellType | None,
+                             Field(description="A new type for the cell.")] = None,
+        if_revision: Annotated[int | None,
+                               Field(description="Fail unless the cell has this revision.")] = None,
+        run: Run = False, timeout: Timeout = 30,
+    ) -> Annotated[Result, results.OneCell]:
+        """Replace a cell's source, or old_text with new_text (found once, unless
+        replace_all); optionally change its type and run it. A cell the user is editing
+        cannot change."""
+        author = author_of(ctx)
+        self._check_timeout(timeout)
+        new_source = self.edited_source(cell_id, source, old_text, new_text, replace_all)
+        cell, diff = self.document.edit_cell(cell_id, new_source, cell_type=cell_type,
                                              author=author, if_revision=if_revision)
-        self.log(author, "edit_cell", cell.id, "no change" if not diff else
-                 f"{diff.count(chr(10) + '+') } lines added, {diff.count(chr(10) + '-')} removed")
+        self.log(author, "edit_cell", cell.id, diff_summary(diff))
+        if old_text is None:
+            diff = ""  # the agent sent the whole source: a diff would only repeat it
         diff, _ = render.truncate_middle(
             diff, DIFF_MAX_CHARS, read_more=f'read_cells(cell_ids=["{cell.id}"]) shows the source')
         budget = render.DEFAULT_MAX_CHARS - len(diff)
         if run:
-            await self.policy.approve(author, "edit_cell", cell.source)
-            result = await self._run_and_report([cell.id], author, timeout, ctx, budget)
-            result.structured_content["diff"] = diff
-            result.content[0].text = diff + "\n" + result.content[0].text
+            result = await self._run_and_report([cell.id], author, timeout, ctx, budget,
+                                                with_source=False)
+            if diff:
+                result.structured_content["diff"] = diff
+                result.content[0].text = diff + "\n" + result.content[0].text
             return result
-        shown = self.views([cell], max_chars=budget)
+        shown = self.views([cell], max_chars=budget, with_source=False)
         view = shown.views[0]
-        return tool_result({"cell": view, "diff": diff},
-                           (diff or "(source unchanged)") + "\n" + cell_text(view), shown.images)
+        data = {"cell": view, **({"diff": diff} if diff else {})}
+        return tool_result(data, (diff + "\n" if diff else "") + cell_text(view), shown.images)
 
-    async def delete_cells(self, author: str, cell_ids: list[str]) -> types.CallToolResult:
-        """Delete cells."""
-        self.policy.check(access.EDIT, "delete_cells")
+    @tool("Delete cells", access.EDIT, DESTRUCTIVE)
+    async def delete_cells(self, ctx: Context,
+                           cell_ids: CellIds) -> Annotated[Result, results.Deleted]:
+        """Delete cells; returns their sources so you can put them back."""
+        author = author_of(ctx)
         deleted = self.document.delete_cells(cell_ids, author=author)
         self.log(author, "delete_cells", ", ".join(c.id for c in deleted),
                  f"{len(deleted)} deleted")
@@ -721,36 +916,52 @@ class AgentTools:
             text += "\n\n" + data["cells_left_out"]
         return tool_result(data, text)
 
-    async def move_cell(self, author: str, cell_id: str, index: int | None = None,
-                        after_cell_id: str | None = None,
-                        before_cell_id: str | None = None) -> types.CallToolResult:
-        """Move a cell."""
-        self.policy.check(access.EDIT, "move_cell")
+    @tool("Move a cell", access.EDIT, MUTATING)
+    async def move_cell(self, ctx: Context, cell_id: CellId, index: Index = None,
+                        after_cell_id: AfterCell = None, before_cell_id: BeforeCell = None,
+                        ) -> Annotated[Result, results.Moved]:
+        """Move a cell; returns its new index."""
+        author = author_of(ctx)
         new_index = self.document.move_cell(cell_id, index=index, after_cell_id=after_cell_id,
                                             before_cell_id=before_cell_id, author=author)
         self.log(author, "move_cell", cell_id, f"to index {new_index}")
         return tool_result({"id": cell_id, "index": new_index},
                            f"cell {cell_id} is now at index {new_index}")
 
-    async def run_cells(self, author: str, ctx: Context | None,
-                        cell_ids: list[str] | None = None, all: bool = False,
-                        timeout: float = 30) -> types.CallToolResult:
-        """Queue cells on the kernel and wait for them."""
-        self.policy.check(access.RUN, "run_cells")
-        if all and cell_ids:
+    def cells_to_run(self, cell_ids: list[str] | None, all_cells: bool) -> list[str]:
+        """The cells a run_cells call runs, each checked to exist."""
+        if all_cells and cell_ids:
             raise ToolFailure("Give cell_ids or all=true, not both.")
-        if not all and not cell_ids:
+        if not all_cells and not cell_ids:
             raise ToolFailure("Name the cells to run (cell_ids), or set all=true.")
-        ids = [c.id for c in self.document.cells if c.cell_type == "code"] if all else cell_ids
+        ids = ([c.id for c in self.document.cells if c.cell_type == "code"] if all_cells
+               else cell_ids or [])
         for cid in ids:
             self.document.get(cid)
-        code = "\n\n".join(self.document.get(cid).source for cid in ids)
-        await self.policy.approve(author, "run_cells", code)
-        return await self._run_and_report(ids, author, timeout, ctx)
+        return ids
+
+    def _cells_code(self, args: dict[str, Any]) -> str:
+        self._check_timeout(args["timeout"])
+        ids = self.cells_to_run(args["cell_ids"], args["all"])
+        return "\n\n".join(self.document.get(cid).source for cid in ids)
+
+    @tool("Run cells", access.RUN, MUTATING, runs=lambda tools, args: tools._cells_code(args))
+    async def run_cells(
+        self, ctx: Context,
+        cell_ids: Annotated[list[str] | None, Field(description="Cells to run, in order.")] =
+            None,
+        all: Annotated[bool, Field(description="Run all code cells top to bottom.")] = False,
+        timeout: Timeout = 30,
+    ) -> Annotated[Result, results.Cells]:
+        """Queue cells on the kernel's queue (shared with the user) and wait up to timeout;
+        unfinished cells come back queued/running (call wait). A cell asking for input
+        returns waiting_for_input: only the human answers it."""
+        ids = self.cells_to_run(cell_ids, all)
+        return await self._run_and_report(ids, author_of(ctx), timeout, ctx)
 
     async def _run_and_report(self, cell_ids: list[str], author: str, timeout: float,
-                              ctx: Context | None,
-                              max_chars: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
+                              ctx: Context | None, max_chars: int = render.DEFAULT_MAX_CHARS,
+                              *, with_source: bool = True) -> Result:
         self._check_timeout(timeout)
         executions = self.queue_cells(cell_ids, author)
         self.log(author, "run_cells", ", ".join(cell_ids), f"{len(executions)} queued")
@@ -764,19 +975,34 @@ class AgentTools:
         else:
             summary = f"still running after {timeout:g}s: {statuses}"
         self.log(author, "run_cells", ", ".join(cell_ids), summary)
-        return self.run_report(cells, finished, max_chars, executions)
+        return self.run_report(cells, finished, max_chars, executions, ctx=ctx,
+                               with_source=with_source)
 
-    async def wait(self, author: str, ctx: Context | None, cell_ids: list[str] | None = None,
-                   timeout: float = 30) -> types.CallToolResult:
-        """Wait until cells (or the whole queue) are idle."""
+    @tool("Wait for runs", access.READ, READ_ONLY)
+    async def wait(
+        self, ctx: Context,
+        cell_ids: Annotated[list[str] | None,
+                            Field(description="Cells or run ids.")] = None,
+        timeout: Timeout = 30,
+    ) -> Annotated[Result, results.Cells]:
+        """Wait until the given cells and runs (or the whole queue) are idle; returns them
+        as run_cells does, with your unfinished run_code runs (scratch_runs)."""
+        author = author_of(ctx)
+        run_ids = [cid for cid in cell_ids or [] if cid.startswith(RUN_PREFIX)]
+        named_runs = [self.run_named(run_id) for run_id in run_ids]
         if cell_ids is not None:
+            cell_ids = [cid for cid in cell_ids if not cid.startswith(RUN_PREFIX)]
             for cid in cell_ids:
                 self.document.get(cid)
-        executions = self.pending(cell_ids)
+        executions = self.pending(cell_ids) if cell_ids or not run_ids else []
+        executions += [run for run in named_runs if not run.done.is_set()]
         finished = await self.wait_for(executions, timeout, ctx)
         # The caller's run_code runs that outlived their call (a long run, or one the human
         # answered) come back too, finished or not: wait is how the agent gets their result.
-        own_runs = [] if cell_ids is not None else self._unreported.pop(author, [])
+        unreported = self._unreported.pop(author, [])
+        own_runs = named_runs + ([run for run in unreported if run not in named_runs]
+                                 if cell_ids is None else [])
+        left = [run for run in unreported if run not in own_runs]
         if cell_ids is None:
             seen: list[str] = []
             for e in executions:
@@ -784,33 +1010,57 @@ class AgentTools:
                     seen.append(e.cell_id)
             cell_ids = seen
         cells = [self.document.get(cid) for cid in cell_ids if self.document.has(cid)]
-        if unfinished := [run for run in own_runs if not run.done.is_set()]:
-            self._unreported[author] = unfinished
+        left += [run for run in own_runs if not run.done.is_set()]
+        if left:
+            self._unreported[author] = left
         share = render.DEFAULT_MAX_CHARS // SCRATCH_RUNS_SHARE // max(1, len(own_runs))
         runs = [self.scratch_view(run, share) for run in own_runs]
         budget = render.DEFAULT_MAX_CHARS - sum(len(json.dumps(view)) for view, _, _ in runs)
-        return self.run_report(cells, finished, budget, executions, runs)
+        return self.run_report(cells, finished, budget, executions, runs, ctx=ctx)
 
-    async def run_code(self, author: str, ctx: Context | None, code: str,
-                       timeout: float = 30) -> types.CallToolResult:
-        """Run scratch code in the kernel without adding a cell."""
-        self.policy.check(access.RUN, "run_code")
-        if not isinstance(code, str) or not code.strip():
+    def run_named(self, run_id: str) -> Execution:
+        """The run_code run with this id."""
+        run = self._runs.get(run_id)
+        if run is None:
+            raise ToolFailure(f"There is no run {render.excerpt(run_id)}: run ids come from "
+                              f"run_code, and only the last {RUNS_KEPT} are kept.")
+        return run
+
+    def _check_code(self, args: dict[str, Any]) -> str:
+        code = args["code"]
+        if not code.strip():
             raise ToolFailure("code is empty; give the code to run.")
-        self._check_timeout(timeout)
+        self._check_timeout(args["timeout"])
         if self.kernel.state in ("dead", "stopped"):
             raise ToolFailure("The kernel is dead; call restart_kernel first.")
-        await self.policy.approve(author, "run_code", code)
+        return code
+
+    @tool("Run scratch code", access.RUN, MUTATING,
+          runs=lambda tools, args: tools._check_code(args))
+    async def run_code(
+        self, ctx: Context, code: Annotated[str, Field(description="Python code to run.")],
+        timeout: Timeout = 30,
+    ) -> Annotated[Result, results.Run]:
+        """Run code in the kernel without adding a cell (df.info(), a check); the user sees
+        it. Returns status, outputs and a run_id: wait(cell_ids=[run_id]) gets the result of
+        a run that outlives timeout."""
+        author = author_of(ctx)
         execution = self.kernel.run_code(code, author)
+        run_id = run_id_of(execution)
+        self._runs[run_id] = execution
+        while len(self._runs) > RUNS_KEPT:
+            del self._runs[next(iter(self._runs))]
+        self._scratch_log.append((self.document.revision, author, execution))
+        del self._scratch_log[:-RUNS_KEPT]
         finished = await self.wait_for([execution], timeout, ctx)
         if not finished:
             unreported = self._unreported.setdefault(author, [])
             unreported.append(execution)
             del unreported[:-UNREPORTED_RUNS_KEPT]
-        return self.execution_result(execution, finished, author)
+        return self.execution_result(execution, finished, author, ctx)
 
     def execution_result(self, execution: Execution, finished: bool,
-                         author: str) -> types.CallToolResult:
+                         author: str, ctx: Context | None = None) -> Result:
         """A scratch run's result within DEFAULT_MAX_CHARS (its error's summary first, then
         its outputs), logged for the human."""
         data, text, images = self.scratch_view(execution, render.DEFAULT_MAX_CHARS)
@@ -829,22 +1079,24 @@ class AgentTools:
             data["hint"] = input_wait_hint(waiting)
             text += "\n" + data["hint"]
         elif not finished:
-            data["hint"] = ("The code is still running; its output so far is above. Call "
-                            "wait() to wait for the queue, or interrupt_kernel to stop it.")
+            so_far = "; its output so far is above" if data["outputs"] else ""
+            data["hint"] = (f"The code is still running{so_far}. Call wait(cell_ids="
+                            f'["{data["run_id"]}"]) for its result, or interrupt_kernel to '
+                            "stop it.")
             text += "\n" + data["hint"]
-        return tool_result(data, text, images)
+        return tool_result(data, text, images, sent=images_sent(ctx))
 
     @staticmethod
     def scratch_view(execution: Execution, budget: int
                      ) -> tuple[dict[str, Any], str, list[Image]]:
         """A scratch run's status, count, error summary and outputs within `budget`
         characters, as data, as text, and its images."""
-        data: dict[str, Any] = {"status": execution.status,
+        data: dict[str, Any] = {"run_id": run_id_of(execution), "status": execution.status,
                                 "execution_count": execution.execution_count}
         if execution.error:
             data["error"] = render.error_summary({"output_type": "error", **execution.error})
             budget -= len(json.dumps(data["error"]))
-        views = render.output_views(execution.outputs, budget)
+        views = with_errors(render.output_views(execution.outputs, budget), execution.outputs)
         data["outputs"] = views
         images = output_images(execution.outputs, None, range(len(views)))
         text = f"status: {execution.status}"
@@ -860,10 +1112,22 @@ class AgentTools:
             text += "\n" + data["outputs_left_out"]
         return data, text, images
 
-    async def interrupt_kernel(self, author: str) -> types.CallToolResult:
-        """Interrupt the running execution and drop the queue."""
-        self.policy.check(access.RUN, "interrupt_kernel")
+    def run_label(self, label: str) -> str:
+        """A cell id or run id for how the kernel names an execution (a cell id, or an
+        execution's id: a run_code run's, or one of nbtui's own checks)."""
+        if self.document.has(label):
+            return label
+        run_id = RUN_PREFIX + label[:RUN_ID_CHARS]
+        return run_id if run_id in self._runs else "an nbtui check"
+
+    @tool("Interrupt the kernel", access.RUN, DESTRUCTIVE)
+    async def interrupt_kernel(self, ctx: Context) -> Annotated[Result, results.Interrupted]:
+        """Interrupt the running execution and drop the queue; names the cells (and run
+        ids) stopped or dequeued."""
+        author = author_of(ctx)
         outcome = await self.kernel.interrupt()
+        for key in ("stopped", "dequeued"):
+            outcome[key] = [self.run_label(label) for label in outcome.get(key) or []]
         self.log(author, "interrupt_kernel", None,
                  f"stopped {outcome.get('stopped')}, dequeued {outcome.get('dequeued')}")
         for key in ("stopped", "dequeued"):
@@ -871,41 +1135,66 @@ class AgentTools:
             if len(names) > LISTED_IDS:
                 outcome[key] = names[:LISTED_IDS]
                 outcome[f"{key}_count"] = len(names)
-        return tool_result(outcome, json.dumps(outcome))
+        text = (f"Kernel {outcome['state']}; stopped: "
+                f"{', '.join(outcome['stopped']) or 'nothing'}; dequeued: "
+                f"{', '.join(outcome['dequeued']) or 'nothing'}.")
+        return tool_result(outcome, text)
 
-    async def restart_kernel(self, author: str, clear_outputs: bool = False
-                             ) -> types.CallToolResult:
-        """Restart the kernel."""
-        self.policy.check(access.RUN, "restart_kernel")
-        await self.policy.approve(author, "restart_kernel", "(restart the kernel)")
+    @tool("Restart the kernel", access.RUN, DESTRUCTIVE,
+          runs=lambda tools, args: "(restart the kernel)")
+    async def restart_kernel(
+        self, ctx: Context,
+        clear_outputs: Annotated[bool, Field(description="Clear every cell's outputs.")] =
+            False,
+    ) -> Annotated[Result, results.Restarted]:
+        """Restart the kernel: all variables are lost, the notebook is kept."""
+        author = author_of(ctx)
         await self.kernel.restart(clear_outputs=clear_outputs)
         self.log(author, "restart_kernel", None, "restarted")
         state = self.kernel_state()
         return tool_result({"kernel": state},
                            f"The kernel restarted ({state['state']}); all variables are gone.")
 
-    async def install_packages(self, author: str, ctx: Context | None,
-                               packages: list[str]) -> types.CallToolResult:
-        """Install packages into the kernel's environment."""
-        self.policy.check(access.RUN, "install_packages")
-        requirements = parse_requirements(packages)
-        await self.policy.approve(author, "install_packages", "pip install " + " ".join(packages))
-        self.log(author, "install_packages", None, "installing " + ", ".join(requirements))
-        outcome = await install_into_kernel(self.kernel, requirements, author)
-        text_out, _ = render.truncate_middle(
-            outcome["output"], render.DEFAULT_MAX_CHARS,
-            read_more="pip's whole output is not kept")
-        installed = outcome["installed"]
-        outcome = {**outcome, "output": text_out, "installed": installed[:LISTED_IDS]}
-        if len(installed) > LISTED_IDS:
-            outcome["installed_count"] = len(installed)
-        self.log(author, "install_packages", None, f"{outcome['status']}: "
-                 + ", ".join(requirements))
-        return tool_result(outcome, f"status: {outcome['status']}\n{text_out}")
+    def _pip_command(self, args: dict[str, Any]) -> str:
+        requirements = parse_requirements(args["packages"], self.session.path.parent)
+        return "pip install " + " ".join(requirements)
 
-    async def list_variables(self, author: str, limit: int = 50) -> types.CallToolResult:
-        """What the kernel holds."""
-        self.policy.check(access.RUN, "list_variables")
+    @tool("Install packages", access.RUN, INSTALLS,
+          runs=lambda tools, args: tools._pip_command(args))
+    async def install_packages(
+        self, ctx: Context,
+        packages: Annotated[list[str], Field(
+            description='Requirements ("pandas>=2") or local wheel/folder paths.')],
+    ) -> Annotated[Result, results.Installed]:
+        """Install into the kernel's environment as %pip install does (uv when it has no
+        pip); says what was installed, with versions. No options."""
+        author = author_of(ctx)
+        requirements = parse_requirements(packages, self.session.path.parent)
+        self.log(author, "install_packages", None, "installing " + ", ".join(requirements))
+        try:
+            outcome = await install_into_kernel(self.kernel, requirements, author)
+        except PackageError:
+            self.log(author, "install_packages", None, "failed: " + ", ".join(requirements))
+            raise
+        installed = outcome["installed"]
+        assert isinstance(installed, list)
+        what = ", ".join(installed[:LISTED_IDS]) + (" …" if len(installed) > LISTED_IDS else "")
+        summary = (f"Installed {what} with {outcome['installer']}." if installed else
+                   f"Already installed: {', '.join(requirements)} ({outcome['installer']}).")
+        self.log(author, "install_packages", None, summary)
+        data = {**outcome, "installed": installed[:LISTED_IDS], "output": summary}
+        if len(installed) > LISTED_IDS:
+            data["installed_count"] = len(installed)
+        return tool_result(data, summary)
+
+    @tool("List variables", access.RUN, READ_ONLY)
+    async def list_variables(
+        self, ctx: Context,
+        limit: Annotated[int, Field(description="Variables to list at most.")] = 50,
+    ) -> Annotated[Result, results.Variables]:
+        """The kernel's variables: name, type and a short summary (shape, dtype, columns or
+        a one-line repr). Python kernels only."""
+        author = author_of(ctx)
         if limit < 1:
             raise ToolFailure("limit must be 1 or more.")
         variables, more = await list_kernel_variables(self.kernel, limit,
@@ -921,46 +1210,66 @@ class AgentTools:
             text += "\n" + data["variables_left_out"]
         return tool_result(data, text or "(no variables)")
 
-    async def changes_since(self, author: str, revision: int) -> types.CallToolResult:
-        """What changed since a revision, and who did it."""
+    @tool("Changes since a revision", access.READ, READ_ONLY)
+    async def changes_since(
+        self, ctx: Context,
+        revision: Annotated[int, Field(description="The notebook revision you last saw.")],
+    ) -> Annotated[Result, results.Changes]:
+        """What changed since a notebook revision and who did it: cells inserted, edited
+        (diff), deleted, moved, run, and run_code runs. Paged (next_revision)."""
         changes = self.document.changes_since(revision)
         if changes is None:
-            overview = await self.get_notebook(author)
+            overview = self.overview()
             data = {"revision": self.document.revision, "too_old": True,
                     "overview": overview.structured_content}
             return tool_result(data, f"Revision {revision} is too old to diff; here is the "
                                "whole notebook instead.\n" + overview.content[0].text)
         described, lines = [], []
         spent = 0
-        for change in changes:
-            c = bounded_change(change.describe())
+        everything = self.with_scratch_runs(changes, revision)
+        for change in everything:
+            c = bounded_change(change)
             spent += len(json.dumps(c))
             if described and spent > render.DEFAULT_MAX_CHARS:
                 break
             described.append(c)
-            extra = {k: v for k, v in c.items()
-                     if k not in ("revision", "kind", "cell_id", "author", "diff", "source")}
-            lines.append(f"r{c['revision']} {c['author']} {c['kind']} {c['cell_id']} "
+            extra = {k: v for k, v in c.items() if k not in
+                     ("revision", "kind", "cell_id", "run_id", "author", "diff", "source")}
+            lines.append(f"r{c['revision']} {c['author']} {c['kind']} "
+                         f"{c.get('cell_id') or c.get('run_id')} "
                          + (json.dumps(extra) if extra else ""))
             if c.get("diff"):
                 lines.append(c["diff"].rstrip())
             elif c["kind"] == "insert":
                 lines.append(c.get("source", ""))
         data: dict[str, Any] = {"revision": self.document.revision, "changes": described}
-        if len(described) < len(changes):
+        if len(described) < len(everything):
             last = described[-1]["revision"]
             data["next_revision"] = last
             data["changes_left_out"] = (
-                f"{len(changes) - len(described)} later change(s) left out to keep this reply "
+                f"{len(everything) - len(described)} later change(s) left out to keep this reply "
                 f"within {render.DEFAULT_MAX_CHARS:,} characters; changes_since(revision={last}) "
                 "reads on from here.")
             lines.append(data["changes_left_out"])
         return tool_result(data, "\n".join(lines) or
                            f"No changes since revision {revision}.")
 
-    async def save_notebook(self, author: str) -> types.CallToolResult:
+    def with_scratch_runs(self, changes: list[Any], revision: int) -> list[dict[str, Any]]:
+        """The document's changes described, with the run_code runs since `revision` put
+        after the changes that came before them."""
+        entries = [(c.revision, 0, c.describe()) for c in changes]
+        for started_at, author, run in self._scratch_log:
+            if started_at >= revision:
+                first = next((line for line in run.code.splitlines() if line.strip()), "")
+                entries.append((started_at, 1, {
+                    "revision": started_at, "kind": "run_code", "run_id": run_id_of(run),
+                    "author": author, "status": run.status, "code": first}))
+        return [entry for *_, entry in sorted(entries, key=lambda e: e[:2])]
+
+    @tool("Save the notebook", access.EDIT, MUTATING)
+    async def save_notebook(self, ctx: Context) -> Annotated[Result, results.Saved]:
         """Write the notebook to disk now."""
-        self.policy.check(access.EDIT, "save_notebook")
+        author = author_of(ctx)
         info = self.session.save()
         self.log(author, "save_notebook", None, f"{info.bytes_written} bytes")
         data = {"path": info.path, "revision": info.revision, "bytes": info.bytes_written}
@@ -971,7 +1280,7 @@ class AgentTools:
 # -- the MCP server --------------------------------------------------------------------
 
 
-def author_of(ctx: Context) -> str:
+def author_of(ctx: Context | None) -> str:
     """The name an agent's changes are attributed to: its `clientInfo.name`."""
     try:
         params = ctx.session.client_params
@@ -1026,30 +1335,20 @@ async def bounded_errors(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -
         raise MCPError(exc.error.code, message, data) from None
 
 
-def _tool(fn: Callable[..., Awaitable[types.CallToolResult]]
-          ) -> Callable[..., Awaitable[types.CallToolResult]]:
-    """Turn the core's refusals into error results with their one-sentence message."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> types.CallToolResult:
-        try:
-            return await fn(*args, **kwargs)
-        except RevisionConflict as exc:
-            source, _ = render.truncate_middle(
-                exc.current_source, CONFLICT_SOURCE_CHARS,
-                read_more=f'read_cells(cell_ids=["{exc.cell_id}"]) shows all of it')
-            return error_result(f"{exc} Its current source is:\n{source}")
-        except (DocumentError, KernelError, NotebookFileError, ToolFailure, PackageError,
-                VariablesError, access.AccessDenied) as exc:
-            return error_result(str(exc))
-        except Exception:
-            log.exception("tool %s failed", fn.__name__)
-            return error_result(f"{fn.__name__} failed inside nbtui (see the session log); "
-                                "the session is still running.")
-
-    # The docstring is the description the model reads: one clean paragraph.
-    wrapper.__doc__ = " ".join(inspect.cleandoc(fn.__doc__ or "").split())
-    return wrapper
+def refusal(name: str, exc: Exception) -> Result:
+    """The error result a tool answers an exception with: the core's refusals in their own
+    one sentence, anything else logged and reported as nbtui's failure."""
+    if isinstance(exc, RevisionConflict):
+        source, _ = render.truncate_middle(
+            exc.current_source, CONFLICT_SOURCE_CHARS,
+            read_more=f'read_cells(cell_ids=["{exc.cell_id}"]) shows all of it')
+        return error_result(f"{exc} Its current source is:\n{source}")
+    if isinstance(exc, DocumentError | KernelError | NotebookFileError | ToolFailure
+                  | PackageError | VariablesError | access.AccessDenied):
+        return error_result(str(exc))
+    log.error("tool %s failed", name, exc_info=exc)
+    return error_result(f"{name} failed inside nbtui (see the session log); the session is "
+                        "still running.")
 
 
 def build_server(tools: AgentTools) -> NbtuiServer:
@@ -1057,170 +1356,13 @@ def build_server(tools: AgentTools) -> NbtuiServer:
     server = NbtuiServer("nbtui", instructions=INSTRUCTIONS, version=__version__,
                          warn_on_duplicate_tools=False)
     server._lowlevel_server.middleware.append(bounded_errors)
-    read_only = types.ToolAnnotations(read_only_hint=True, open_world_hint=False)
-    mutating = types.ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                                     open_world_hint=False)
-    destructive = types.ToolAnnotations(read_only_hint=False, destructive_hint=True,
-                                        open_world_hint=False)
-
-    @server.tool(annotations=read_only)
-    @_tool
-    async def get_notebook(ctx: Context, start: int = 0, limit: int = 50,
-                           preview_lines: int = 3) -> types.CallToolResult:
-        """Overview of the notebook: kernel state, revision, the user's focus, attached agents,
-        and per cell its id, index, type, revision, status, a source preview and an output
-        summary. Paged with start/limit; a reply carries at most 20,000 characters of cells
-        (previews cut to 200 characters a line and 1,000 a cell), and next_start says where
-        the next page starts."""
-        return await tools.get_notebook(author_of(ctx), start, limit, preview_lines)
-
-    @server.tool(annotations=read_only)
-    @_tool
-    async def read_cells(ctx: Context, cell_ids: list[str] | None = None,
-                         start: int | None = None, end: int | None = None,
-                         include_outputs: bool = True,
-                         max_chars: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
-        """Full source and outputs of cells chosen by id, or by index range [start, end), or
-        all. The reply stays within max_chars characters (fields, sources and outputs):
-        outputs share what the sources leave, long ones keep head and tail and say how to read
-        the rest with read_output, and cells that do not fit are left out, named with the
-        read_cells call that reads them. Images come back as image content (at most 8, and
-        4 MB of base64, a reply; read_output fetches one left out)."""
-        return await tools.read_cells(author_of(ctx), cell_ids, start, end, include_outputs,
-                                      max_chars)
-
-    @server.tool(annotations=read_only)
-    @_tool
-    async def read_output(ctx: Context, cell_id: str, output_index: int, offset: int = 0,
-                          limit: int = render.DEFAULT_MAX_CHARS) -> types.CallToolResult:
-        """Page through one output's text (characters offset..offset+limit); an output with
-        an image also brings the image."""
-        return await tools.read_output(author_of(ctx), cell_id, output_index, offset, limit)
-
-    @server.tool(annotations=mutating)
-    @_tool
-    async def insert_cell(ctx: Context, source: str, cell_type: str = "code",
-                          index: int | None = None, after_cell_id: str | None = None,
-                          before_cell_id: str | None = None, run: bool = False,
-                          timeout: float = 30) -> types.CallToolResult:
-        """Insert a cell (at the end when no position is given; give at most one of index,
-        after_cell_id, before_cell_id). With run=true, execute it and wait up to timeout
-        seconds, as run_cells does."""
-        return await tools.insert_cell(author_of(ctx), ctx, source, cell_type, index,
-                                       after_cell_id, before_cell_id, run, timeout)
-
-    @server.tool(annotations=mutating)
-    @_tool
-    async def edit_cell(ctx: Context, cell_id: str, source: str | None = None,
-                        old_text: str | None = None, new_text: str | None = None,
-                        replace_all: bool = False, cell_type: str | None = None,
-                        if_revision: int | None = None, run: bool = False,
-                        timeout: float = 30) -> types.CallToolResult:
-        """Replace a cell's whole source, or replace old_text with new_text (old_text must
-        occur exactly once unless replace_all); optionally change its type (code, markdown,
-        raw) and run it. With if_revision, fails if the cell changed since that revision.
-        Returns the cell and a diff (8,000 characters together at most). Cells the user is
-        editing cannot be changed."""
-        return await tools.edit_cell(author_of(ctx), ctx, cell_id, source, old_text, new_text,
-                                     replace_all, cell_type, if_revision, run, timeout)
-
-    @server.tool(annotations=destructive)
-    @_tool
-    async def delete_cells(ctx: Context, cell_ids: list[str]) -> types.CallToolResult:
-        """Delete cells; returns their ids and sources (8,000 characters together at most)
-        so you can put them back."""
-        return await tools.delete_cells(author_of(ctx), cell_ids)
-
-    @server.tool(annotations=mutating)
-    @_tool
-    async def move_cell(ctx: Context, cell_id: str, index: int | None = None,
-                        after_cell_id: str | None = None,
-                        before_cell_id: str | None = None) -> types.CallToolResult:
-        """Move a cell to an index, or after/before another cell. Returns its new index."""
-        return await tools.move_cell(author_of(ctx), cell_id, index, after_cell_id,
-                                     before_cell_id)
-
-    @server.tool(annotations=mutating)
-    @_tool
-    async def run_cells(ctx: Context, cell_ids: list[str] | None = None, all: bool = False,
-                        timeout: float = 30) -> types.CallToolResult:
-        """Queue cells (in the order given, or all code cells top to bottom) on the kernel's
-        one queue, shared with the user, and wait up to timeout seconds. The timeout never
-        interrupts: unfinished cells come back queued/running with output so far; call
-        wait to keep waiting (a timeout over 3600 seconds counts as 3600). A cell that asks
-        for input (input(), getpass, a debugger) returns at once with waiting_for_input
-        (prompt, password): only the human answers it, in the TUI. The reply stays within
-        8,000 characters, as read_cells does."""
-        return await tools.run_cells(author_of(ctx), ctx, cell_ids, all, timeout)
-
-    @server.tool(annotations=read_only)
-    @_tool
-    async def wait(ctx: Context, cell_ids: list[str] | None = None,
-                   timeout: float = 30) -> types.CallToolResult:
-        """Wait until the given cells (or the whole queue) are idle, up to timeout seconds (at
-        most 3600); returns their views within 8,000 characters, as read_cells does, and the
-        results of your own run_code runs it waited for (scratch_runs). A run that asks for
-        input while it waits ends the wait early, with waiting_for_input."""
-        return await tools.wait(author_of(ctx), ctx, cell_ids, timeout)
-
-    @server.tool(annotations=mutating)
-    @_tool
-    async def run_code(ctx: Context, code: str, timeout: float = 30) -> types.CallToolResult:
-        """Run scratch code in the kernel without adding a cell (e.g. df.info(), a quick
-        check). Shares the kernel's variables and queue; the user sees it in their activity
-        log. Waits up to timeout seconds (at most 3600). Returns status, execution_count and
-        outputs (8,000 characters at most). Code that asks for input returns at once with
-        waiting_for_input (prompt, password): only the human answers it, in the TUI; wait()
-        then brings the result."""
-        return await tools.run_code(author_of(ctx), ctx, code, timeout)
-
-    @server.tool(annotations=destructive)
-    @_tool
-    async def interrupt_kernel(ctx: Context) -> types.CallToolResult:
-        """Interrupt the running execution; queued cells are dropped from the queue."""
-        return await tools.interrupt_kernel(author_of(ctx))
-
-    @server.tool(annotations=destructive)
-    @_tool
-    async def restart_kernel(ctx: Context, clear_outputs: bool = False) -> types.CallToolResult:
-        """Restart the kernel: all variables are lost, the notebook is kept."""
-        return await tools.restart_kernel(author_of(ctx), clear_outputs)
-
-    @server.tool(annotations=types.ToolAnnotations(read_only_hint=False, open_world_hint=True))
-    @_tool
-    async def install_packages(ctx: Context, packages: list[str]) -> types.CallToolResult:
-        """Install packages (pip requirement strings, e.g. "pandas>=2") into the kernel's own
-        environment, as %pip install does."""
-        return await tools.install_packages(author_of(ctx), ctx, packages)
-
-    @server.tool(annotations=read_only)
-    @_tool
-    async def list_variables(ctx: Context, limit: int = 50) -> types.CallToolResult:
-        """The kernel's variables: name, type and a short summary (shape, length, dtype,
-        columns, or a one-line repr), without dumping data: at most limit variables and 8,000
-        characters. Python kernels only."""
-        return await tools.list_variables(author_of(ctx), limit)
-
-    @server.tool(annotations=read_only)
-    @_tool
-    async def changes_since(ctx: Context, revision: int) -> types.CallToolResult:
-        """What changed since a notebook revision, and who did it (user or an agent):
-        cells inserted, edited (with a diff), deleted, moved, run. A reply carries at most
-        8,000 characters of changes; when later ones are left out, call again with
-        next_revision."""
-        return await tools.changes_since(author_of(ctx), revision)
-
-    @server.tool(annotations=mutating)
-    @_tool
-    async def save_notebook(ctx: Context) -> types.CallToolResult:
-        """Write the notebook to disk now."""
-        return await tools.save_notebook(author_of(ctx))
+    register(server, tools, author_of, refusal)
 
     @server.resource(NOTEBOOK_URI, name="notebook", mime_type="application/json",
                      description="The notebook overview (as get_notebook returns it); "
                                  "subscribe to hear when anything changes.")
     async def notebook_resource() -> str:
-        overview = await tools.get_notebook("resource", 0, max(1, len(tools.document)), 3)
+        overview = tools.overview(0, max(1, len(tools.document)), 3)
         return json.dumps(overview.structured_content)
 
     return server

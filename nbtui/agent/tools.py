@@ -1,0 +1,110 @@
+"""How a tool is declared once and served: its typed function carries the parameters, their
+descriptions and the result model; `@tool` adds the title and the policy (the access it needs,
+and the code the human approves when it runs any); `register` serves every declared tool,
+applying the policy before the tool's body changes anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as types
+
+from nbtui.agent.results import compact_schema
+from nbtui.core import policy as access
+
+# openWorldHint is left out (false for all but install_packages): tools/list stays small.
+READ_ONLY = types.ToolAnnotations(read_only_hint=True)
+MUTATING = types.ToolAnnotations(read_only_hint=False, destructive_hint=False)
+DESTRUCTIVE = types.ToolAnnotations(read_only_hint=False, destructive_hint=True)
+INSTALLS = types.ToolAnnotations(read_only_hint=False, open_world_hint=True)
+
+Runs = Callable[[Any, dict[str, Any]], str | None]
+"""Given the tools and a call's arguments: the code the call will run (what the human
+approves), or None when this call runs nothing."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """What a tool declares besides its signature.
+
+    Attributes:
+        title: the tool's human-readable title.
+        access: the access mode a call needs (read, edit or run).
+        annotations: MCP hints (read-only, destructive).
+        runs: the code a call runs, checked for run access and approved by the human (when
+            approval is on) before the body starts; None for tools that never run code.
+    """
+
+    title: str
+    access: str
+    annotations: types.ToolAnnotations
+    runs: Runs | None = None
+
+
+def tool(title: str, access_needed: str, annotations: types.ToolAnnotations,
+         runs: Runs | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a method of the tools class as an MCP tool (see ToolSpec)."""
+
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.tool_spec = ToolSpec(title, access_needed, annotations, runs)  # type: ignore[attr-defined]
+        return fn
+
+    return declare
+
+
+def declared_tools(tools: object) -> list[tuple[str, Callable[..., Awaitable[Any]], ToolSpec]]:
+    """The bound tool methods of `tools`, in declaration order, with their specs."""
+    found = []
+    for name, member in vars(type(tools)).items():
+        spec = getattr(member, "tool_spec", None)
+        if spec is not None:
+            found.append((name, getattr(tools, name), spec))
+    return found
+
+
+def register(server: Any, tools: Any, author_of: Callable[[Any], str],
+             refusal: Callable[[str, Exception], types.CallToolResult]) -> None:
+    """Serve every tool `tools` declares on `server`.
+
+    Each call first checks the session's policy (access, then, for a call that runs code,
+    run access and the human's approval), then runs the body; an exception is answered with
+    the error result `refusal` makes of it.
+
+    Args:
+        server: the MCPServer.
+        tools: the object whose methods are declared with `@tool`.
+        author_of: the agent's name, from a call's context.
+        refusal: the error result for a tool's exception.
+    """
+    for name, method, spec in declared_tools(tools):
+
+        @functools.wraps(method)
+        async def call(*, _name: str = name, _method: Any = method, _spec: ToolSpec = spec,
+                       **arguments: Any) -> types.CallToolResult:
+            try:
+                policy = tools.policy
+                policy.check(_spec.access, _name)
+                code = _spec.runs(tools, arguments) if _spec.runs is not None else None
+                if code is not None:
+                    if _spec.access != access.RUN:
+                        policy.check(access.RUN, f"{_name} with run")
+                    await policy.approve(author_of(arguments.get("ctx")), _name, code)
+                return await _method(**arguments)
+            except Exception as exc:  # noqa: BLE001 - every failure is answered, none escapes
+                return refusal(_name, exc)
+
+        # The keyword-only bookkeeping defaults must not become tool parameters.
+        call.__signature__ = inspect.signature(method, eval_str=True)  # type: ignore[attr-defined]
+        server.add_tool(call, name=name, title=spec.title,
+                        description=" ".join(inspect.cleandoc(method.__doc__ or "").split()),
+                        annotations=spec.annotations, structured_output=True)
+        registered = server._tool_manager.get_tool(name)
+        registered.parameters = compact_schema(registered.parameters)
+        metadata = registered.fn_metadata
+        if metadata.output_schema is not None:
+            metadata.output_schema = compact_schema(metadata.output_schema)
