@@ -14,10 +14,12 @@ from typing import Any
 from test_sixel import image_cell, sixel_terminal, sixel_widgets  # noqa: F401 - a fixture
 from textual._compositor import CompositorUpdate
 from textual.pilot import Pilot
+from textual.widgets import Static
 from tui_helpers import running_app, wait_until
 
 from nbtui.core.document import KERNEL
 from nbtui.tui.app import NotebookApp
+from nbtui.tui.widgets.notebook import NotebookPane
 from nbtui.tui.widgets.notebook_view import NotebookView
 
 SIXEL_START = re.compile(r"\x1bP[0-9;]*q")
@@ -97,3 +99,28 @@ async def test_the_picture_is_sent_again_when_it_moves_or_another_screen_covered
         await wait_until(pilot, lambda: frames.sixels == 3, what="the picture sent again")
         await frames.settle(pilot)
         assert frames.sixels == 3
+
+
+async def test_the_picture_is_sent_again_after_a_widget_over_it_goes(
+        sixel_terminal: None, notebook: Callable[..., Path]) -> None:  # noqa: F811
+    """While a widget in front (a popup, a toast) covers part of the picture it is not sent
+    (it would be painted over that widget); once the widget is gone it is sent once more."""
+    path = notebook([("code", "x = 1"), ("code", "plot()"), ("code", "y = 2")])
+    async with running_app(path) as (app, pilot):
+        frames = Frames(app)
+        show_picture(app, 1)
+        (picture,) = await wait_until(pilot, lambda: sixel_widgets(app), what="a sixel widget")
+        await wait_until(pilot, lambda: frames.sixels, what="the picture sent")
+        cover = Static("a popup")
+        cover.styles.position = "absolute"
+        cover.styles.layer = "overlay"
+        cover.styles.width, cover.styles.height = 10, 2
+        cover.styles.offset = (picture.region.x + 2, picture.region.y + 1)
+        await app.query_one(NotebookPane).mount(cover)
+        await wait_until(pilot, lambda: cover.region.area, what="the popup shown")
+        await frames.settle(pilot)
+        assert frames.sixels == 1
+        await cover.remove()
+        await wait_until(pilot, lambda: frames.sixels == 2, what="the picture sent again")
+        await frames.settle(pilot)
+        assert frames.sixels == 2

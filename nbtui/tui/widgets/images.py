@@ -388,8 +388,8 @@ def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
     Here every row claims its cells and writes nothing into them (it only moves the cursor past
     them, so that a full-screen update puts the text right of the picture where it belongs),
     and the picture is sent only when what the terminal shows may differ from it: when its
-    place, crop, pixels or the screen size changed, when a widget in front of it appeared or
-    went, or when another screen was shown. Then it is sent in the frame after a repaint of
+    place, crop, pixels or the screen size changed, when a widget in front of it went, or when
+    another screen was shown. Then it is sent in the frame after a repaint of
     the widget's whole region (a frame that writes its last row, which carries the picture),
     and not while anything covers part of it (the picture would be painted over that).
     Returns the widget class and its inner class.
@@ -421,17 +421,15 @@ def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
             self._repainting = True
             self.refresh()
 
-        def _in_front(self, visible: Region) -> tuple[tuple[Widget, Region], ...]:
-            """Widgets drawn in front of this one over its visible region, and where."""
-            found = []
+        def _covered(self, visible: Region) -> bool:
+            """Whether a widget drawn in front of this one covers part of its visible region."""
             # The compositor lists the widgets on screen front to back.
             for widget, (region, clip) in self.screen._compositor.visible_widgets.items():
                 if widget is self:
-                    break
-                covered = region.intersection(clip).intersection(visible)
-                if covered.area:
-                    found.append((widget, covered))
-            return tuple(found)
+                    return False
+                if region.intersection(clip).intersection(visible).area:
+                    return True
+            return False
 
         def render_lines(self, crop: Region) -> list[Strip]:
             lines = super().render_lines(crop)
@@ -439,14 +437,16 @@ def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
                 self._drawn = None
                 return lines
             visible = self.screen.find_widget(self).visible_region
-            in_front = self._in_front(visible)
-            look = (visible, crop, self.app.size, in_front, self._cached_sixels)
+            look = (visible, crop, self.app.size, self._cached_sixels)
             send = False
-            if look != self._drawn:
-                if self._repainting and not in_front:
+            if self._covered(visible):
+                # What covers it is painted over the picture: send it again once it has gone.
+                self._drawn = None
+            elif look != self._drawn:
+                if self._repainting:
                     send = True
                     self._drawn = look
-                elif not in_front:
+                else:
                     self.call_after_refresh(self._repaint_whole)
             self._repainting = False
             rows = [Strip([Control.move_to(visible.right, visible.y + row).segment],
