@@ -61,6 +61,7 @@ from nbtui.tui.screens.dialogs import (
     SaveConflictScreen,
 )
 from nbtui.tui.screens.help import Command, HelpScreen, commands
+from nbtui.tui.screens.image_view import ImageViewScreen
 from nbtui.tui.screens.kernel_picker import KernelPickerScreen, installed_kernels
 from nbtui.tui.settings import apply_settings
 from nbtui.tui.widgets.activity_log import ActivityLog
@@ -620,7 +621,8 @@ class NotebookApp(App[None]):
         # Keys that work only inside the find bar or the input line: in the help, not the
         # palette (which runs commands on the notebook).
         scopes[-1:-1] = [(title, commands(cls.BINDINGS, self._keymap)) for title, cls in (
-            ("The find bar (/ or ctrl+f)", FindBar), ("The input line (a cell asks)", InputPrompt))]
+            ("The find bar (/ or ctrl+f)", FindBar), ("The input line (a cell asks)", InputPrompt),
+            ("The full-screen image (I)", ImageViewScreen))]
         sections = [(title, [(command.key_text, command.description) for command in found])
                     for title, found in scopes]
         sections[-1][1].extend([

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 
 from nbtui.tui.app import NotebookApp
 from nbtui.tui.screens.help import binding_keys
+from nbtui.tui.screens.image_view import ImageViewScreen
 from nbtui.tui.widgets.editor import CellEditor
 from nbtui.tui.widgets.find_bar import FindBar
 from nbtui.tui.widgets.input_prompt import InputPrompt
@@ -33,6 +34,8 @@ SECTIONS: list[tuple[str, str, list[BindingType]]] = [
     ("The find bar", "Open with `/` or `ctrl+f`.", FindBar.BINDINGS),
     ("The input line", "Shown when a running cell asks for input (`input()`, `getpass`, the "
      "debugger).", InputPrompt.BINDINGS),
+    ("The full-screen image", "Open with `I` on a cell with a picture.",
+     ImageViewScreen.BINDINGS),
     ("Anywhere", "", NotebookApp.BINDINGS),
 ]
 

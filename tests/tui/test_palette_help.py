@@ -147,8 +147,9 @@ async def test_the_palette_sets_agent_access_without_a_key(notebook):
 
 
 async def test_the_help_lists_the_find_bars_and_the_input_lines_keys(notebook):
-    """The keys that work only inside the find bar or the input line have their own help
-    sections (and are not palette commands: those act on the notebook)."""
+    """The keys that work only inside the find bar, the input line or the full-screen image
+    have their own help sections (and are not palette commands: those act on the notebook)."""
+    from nbtui.tui.screens.image_view import ImageViewScreen
     from nbtui.tui.widgets.find_bar import FindBar
     from nbtui.tui.widgets.input_prompt import InputPrompt
 
@@ -156,7 +157,8 @@ async def test_the_help_lists_the_find_bars_and_the_input_lines_keys(notebook):
         titles = palette_titles(app)
         text = await open_help(app, pilot)
         assert "The find bar" in text and "The input line" in text
-        for scope in (FindBar, InputPrompt):
+        assert "The full-screen image" in text
+        for scope in (FindBar, InputPrompt, ImageViewScreen):
             for command in commands(scope.BINDINGS, {}):
                 assert command.description in text, command
         assert "Replace all (in sources)" not in titles
