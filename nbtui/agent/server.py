@@ -159,14 +159,12 @@ _images_sent: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictiona
 
 
 def images_sent(ctx: Context | None) -> set[str] | None:
-    """Digests of the images already sent on the connection of `ctx` (None without one)."""
-    session = getattr(ctx, "session", None) if ctx is not None else None
-    if session is None:
+    """Digests of the images already sent on the agent's connection to the socket (None
+    outside one, e.g. a call made in-process, or no call at all)."""
+    connection = current_connection.get() if ctx is not None else None
+    if connection is None:
         return None
-    try:
-        return _images_sent.setdefault(session, set())
-    except TypeError:
-        return None
+    return _images_sent.setdefault(connection, set())
 
 
 def tool_result(data: dict[str, Any], text: str, images: Iterable[Image] = (), *,
