@@ -213,7 +213,21 @@ async def test_every_cell_view_has_structured_errors(served):
         data = await call(client, "insert_cell", source="{}['nope']", run=True)
     [output] = data["cells"][0]["outputs"]
     assert output["ename"] == "KeyError" and output["evalue"] == "'nope'"
-    assert "Traceback" in output["traceback"] or "KeyError" in output["traceback"]
+    assert "Cell In[" in output["traceback"] and "{}['nope']" in output["traceback"]
+
+
+async def test_tracebacks_keep_notebook_frames_and_one_line_of_each_library_frame(served):
+    """An error raised inside a library keeps the notebook's frame whole and each library
+    frame as its location and running line, without the rule, header or repeated message."""
+    async with agent(served.socket) as client:
+        data = await call(client, "run_code",
+                          code="import json\njson.loads('{not json')")
+    traceback = data["outputs"][0]["traceback"]
+    assert "Cell In[" in traceback and "json.loads('{not json')" in traceback
+    assert "json/decoder.py" in traceback and "-----" not in traceback
+    assert "Traceback (most recent call last)" not in traceback
+    assert not traceback.rstrip().endswith(data["outputs"][0]["text"])
+    assert data["error"]["traceback"] == traceback
 
 
 async def test_get_notebook_without_a_human_says_so(served):

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -315,8 +316,33 @@ def with_errors(views: list[dict[str, Any]], outputs: list[dict[str, Any]]
         else:  # the cut left no traceback apart from the message: the text has all of it
             traceback = ""
         evalue, _ = render.truncate_middle(summary["evalue"], render.EXCERPT_CHARS)
-        view.update(ename=summary["ename"], evalue=evalue, traceback=traceback)
+        view.update(ename=summary["ename"], evalue=evalue,
+                    traceback=lean_traceback(traceback, view["text"]))
     return views
+
+
+_LIBRARY_PATH = re.compile(r"^File .*(/site-packages/|/dist-packages/|/lib/python3[.\d]*/)")
+
+
+def lean_traceback(traceback: str, message: str) -> str:
+    """An IPython traceback as the model needs it: the frames of the notebook's code whole,
+    each library frame as its location and the line it was running, without the rule and
+    header lines and without the closing `ename: evalue` line (`message` says it)."""
+    lines = traceback.rstrip("\n").split("\n")
+    if lines and lines[-1].strip() == message.strip():
+        lines.pop()
+    kept: list[str] = []
+    in_library = False
+    for line in lines:
+        if re.fullmatch(r"-{20,}", line) or "Traceback (most recent call last)" in line:
+            continue
+        if line.startswith("File ") or line.startswith("Cell In["):
+            in_library = bool(_LIBRARY_PATH.match(line))
+            kept.append(line)
+        elif not in_library or not line.strip() or re.match(r"\s*-*> ", line):
+            kept.append(line)
+    # Blank lines separate frames: one between two, none at either end.
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
 
 
 # -- cell views ------------------------------------------------------------------------
@@ -1093,6 +1119,8 @@ class AgentTools:
                                 "execution_count": execution.execution_count}
         if execution.error:
             data["error"] = render.error_summary({"output_type": "error", **execution.error})
+            data["error"]["traceback"] = lean_traceback(
+                data["error"]["traceback"], f"{data['error']['ename']}: {data['error']['evalue']}")
             budget -= len(json.dumps(data["error"]))
         views = with_errors(render.output_views(execution.outputs, budget), execution.outputs)
         data["outputs"] = views
