@@ -13,32 +13,33 @@ It is pure, so it is tested against recorded message sequences without a kernel.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import logging
-import os
 import re
-import signal
-import stat
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import zmq
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-from jupyter_client.kernelspec import NoSuchKernel as _MissingKernelSpec
-from jupyter_client.manager import AsyncKernelManager
-
-from nbtui.core import ipykernel_reach, paths
 from nbtui.core.document import USER, Document, DocumentEvent
-from nbtui.core.kernel_dir import KernelDir
+from nbtui.core.kernels.backend import KernelBackend, KernelClient
+from nbtui.core.kernels.errors import KernelError, KernelExited, NoSuchKernel
+from nbtui.core.kernels.local import (
+    CONNECTION_FILE,
+    IPC_PATH_LIMIT,
+    LONG_PATH_WARNING,
+    NO_IPC_WARNING,
+    PIPE_ENDPOINT,
+    PIPE_TCP_WARNING,
+    LocalKernel,
+    find_kernelspec,
+)
 
-if TYPE_CHECKING:
-    from jupyter_client.asynchronous import AsyncKernelClient
+__all__ = ["CONNECTION_FILE", "IPC_PATH_LIMIT", "LONG_PATH_WARNING", "NO_IPC_WARNING",
+           "PIPE_ENDPOINT", "PIPE_TCP_WARNING", "KernelError", "NoSuchKernel", "find_kernelspec"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +80,6 @@ INTERRUPT_START_WAIT = 5.0
 """How long an interrupt waits for a just-sent execution to begin in the kernel: ipykernel
 ignores SIGINT until it is executing a request, so an earlier signal would be lost."""
 
-SHUTDOWN_GRACE = 2.0
-"""Seconds a kernel gets to exit after a shutdown request (half), then after SIGTERM (half),
-before it is killed."""
-
 SCRATCH_DISPLAY_RUNS = 20
 """How many finished scratch runs keep their displays updatable by display id."""
 
@@ -105,26 +102,7 @@ none, and its human answers pdb's prompts."""
 END_OF_INPUT = "\x04"
 """The answer that makes the kernel's `input()` raise EOFError (ipykernel's convention)."""
 
-IPC_PATH_LIMIT = 103
-"""The longest ipc endpoint path every platform accepts (a unix-socket path: macOS 103 bytes,
-Linux 107)."""
-
-CONNECTION_FILE = "kernel.json"
-"""The connection file's name in the kernel's private directory."""
-
-PIPE_ENDPOINT = "k-pipe"
-"""The name, in the kernel's private directory, of ipykernel's ipc endpoint for the output of
-processes the kernel forks (see :mod:`nbtui.core.ipykernel_reach`); the longest endpoint path."""
-
-NO_IPC_WARNING = ("This kernel does not support private ipc channels; its channels listen on "
-                  "127.0.0.1 TCP ports that other local users can reach.")
-LONG_PATH_WARNING = ("The runtime directory's path is too long for private ipc channels, so the "
-                     "kernel's channels listen on 127.0.0.1 TCP ports that other local users can "
-                     "reach; set NBTUI_RUNTIME_DIR to a shorter path.")
-PIPE_TCP_WARNING = ("This ipykernel's pipe for output of forked processes listens on a 127.0.0.1 "
-                    "TCP port that other local users can reach (the kernel log says why).")
-
-Transport = Literal["ipc", "tcp"]
+Transport = Literal["ipc", "tcp", "ws", "wss"]
 
 ExecStatus = Literal["queued", "running", "ok", "error", "aborted"]
 KernelState = Literal["starting", "idle", "busy", "dead", "restarting", "stopped"]
@@ -132,18 +110,6 @@ KernelState = Literal["starting", "idle", "busy", "dead", "restarting", "stopped
 _CR_NEWLINE = re.compile(r"\r+\n")
 _ERASED_BY_CR = re.compile(r"[^\n]*\r")
 _JSON_MIME = re.compile(r"^application/(.*\+)?json$")
-
-
-class KernelError(Exception):
-    """The kernel cannot do what was asked; `str(exc)` is one sentence saying why and what to do."""
-
-
-class NoSuchKernel(KernelError):
-    """The requested kernelspec is not installed; the message lists the installed ones."""
-
-
-class _KernelExited(KernelError):
-    """The kernel process ended before it answered."""
 
 
 async def _wait_event(event: asyncio.Event, timeout: float | None) -> bool:
@@ -611,72 +577,8 @@ class _Request:
         self.settled.set()
 
 
-def find_kernelspec(kernel_name: str) -> KernelSpec:
-    """The installed kernelspec with this name.
-
-    Raises:
-        NoSuchKernel: none is installed under that name; the message lists those that are.
-    """
-    specs = KernelSpecManager()
-    try:
-        return specs.get_kernel_spec(kernel_name)
-    except _MissingKernelSpec:
-        names = sorted(specs.find_kernel_specs())
-        installed = ", ".join(names) if names else "none"
-        raise NoSuchKernel(f"No kernel named {kernel_name!r} is installed (installed kernels: "
-                           f"{installed}); choose one of those.") from None
-
-
-class _KernelManager(AsyncKernelManager):
-    """An AsyncKernelManager that launches an ipykernel kernelspec with its pipe for output of
-    forked processes on the ipc endpoint `pipe_endpoint` (None: the kernel as its spec says).
-
-    `pipe_moved` says whether the last launch command was rewritten for that.
-    """
-
-    def __init__(self, *, pipe_endpoint: Path | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pipe_endpoint = pipe_endpoint
-        self.pipe_moved = False
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernelspec's command, launched through :mod:`nbtui.core.ipykernel_reach` when it
-        runs ipykernel."""
-        cmd = super().format_kernel_cmd(extra_arguments)
-        self.pipe_moved = False
-        if self.pipe_endpoint is None:
-            return cmd
-        # A previous kernel's endpoint is removed: its presence after this launch shows that
-        # this kernel bound it.
-        with contextlib.suppress(FileNotFoundError):
-            self.pipe_endpoint.unlink()
-        moved = ipykernel_reach.launch_command(cmd, str(self.pipe_endpoint))
-        self.pipe_moved = moved is not None
-        return moved or cmd
-
-    def pipe_warning(self) -> str:
-        """:data:`PIPE_TCP_WARNING` when the launched ipykernel kept its TCP pipe, else ""."""
-        if not self.pipe_moved or self.pipe_endpoint is None:
-            return ""
-        try:
-            bound = stat.S_ISSOCK(self.pipe_endpoint.lstat().st_mode)
-        except OSError:
-            bound = False
-        return "" if bound else PIPE_TCP_WARNING
-
-
 def _label(execution: Execution) -> str:
     return execution.cell_id if execution.cell_id is not None else execution.id
-
-
-def _kill_process_group(process: Any, pgid: int | None) -> None:
-    if pgid:
-        with contextlib.suppress(OSError):
-            os.killpg(pgid, signal.SIGKILL)
-            return
-    if process is not None:
-        with contextlib.suppress(OSError):
-            process.kill()
 
 
 class KernelSession:
@@ -686,12 +588,9 @@ class KernelSession:
     kernel up; code queued before that runs once the kernel is ready. States: starting, idle,
     busy, dead (the process died or could not start: restart it), restarting, stopped (shut down).
 
-    A local kernel talks over `ipc` endpoints in a private directory of its own (see
-    :mod:`nbtui.core.kernel_dir`), so no other user can reach its channels; an ipykernel's pipe
-    for output of forked processes is an ipc endpoint there too (:mod:`nbtui.core.ipykernel_reach`),
-    so nothing of the kernel listens on TCP. A kernel that exits when given ipc channels is
-    started again on 127.0.0.1 TCP, and `transport_warning` says so, as it does when an
-    ipykernel keeps its TCP pipe.
+    Where the kernel runs is its backend's business (:mod:`nbtui.core.kernels`): by default a
+    local process on private ipc channels (:class:`~nbtui.core.kernels.local.LocalKernel`), or
+    a kernel on a Jupyter server, or one already running on this machine.
 
     A run that asks for a line of input (`input()`, `getpass`, a debugger's prompt) keeps running,
     with the queue waiting behind it, until :meth:`answer_input` answers it; listeners hear an
@@ -706,25 +605,21 @@ class KernelSession:
         startup_timeout: seconds a kernel gets to answer after it was launched.
         runtime_dir: the directory the kernel's private directory is made in (default: nbtui's
             private runtime directory).
+        backend: the kernel to run code on, instead of a local process of `kernel_name`.
     """
 
     def __init__(self, document: Document, kernel_name: str, *, cwd: Path, log_path: Path,
-                 startup_timeout: float = 60, runtime_dir: Path | None = None) -> None:
+                 startup_timeout: float = 60, runtime_dir: Path | None = None,
+                 backend: KernelBackend | None = None) -> None:
         self.document = document
-        self.kernel_name = kernel_name
-        self.display_name = kernel_name
-        """The kernelspec's display name (the kernel name until the spec is read)."""
-        self.language: str | None = None
+        self._backend: KernelBackend = backend or LocalKernel(
+            kernel_name, cwd=cwd, log_path=log_path, runtime_dir=runtime_dir)
+        self._running = False
         self.language_info: dict[str, Any] = {}
         """The kernel's `language_info` from its kernel_info reply ({} until it answers)."""
         self.cwd = Path(cwd)
         self.log_path = Path(log_path)
         self.startup_timeout = startup_timeout
-        self.runtime_dir = runtime_dir
-        self.transport: Transport = "ipc"
-        """How the kernel's channels travel: "ipc" (private) or "tcp" (the fallback)."""
-        self.transport_warning = ""
-        """One sentence when the channels are not private (tcp), else ""."""
         self.state: KernelState = "starting"
         self.state_message = ""
         """Why the kernel is in its state, when that needs saying (why it died, for instance)."""
@@ -733,10 +628,7 @@ class KernelSession:
         self.current: Execution | None = None
         """The execution running now."""
         self._listeners: list[KernelListener] = []
-        self._km: _KernelManager | None = None
-        self._kc: AsyncKernelClient | None = None
-        self._log_file: Any = None
-        self._kernel_dir: KernelDir | None = None
+        self._kc: KernelClient | None = None
         self._ready = False
         self._pending: dict[str, _Request] = {}
         self._current_req: _Request | None = None
@@ -759,26 +651,63 @@ class KernelSession:
 
     # -- observing -----------------------------------------------------------------------
 
+    @property
+    def backend(self) -> KernelBackend:
+        """The kernel this session runs code on (a local process, a server's kernel...)."""
+        return self._backend
+
+    @property
+    def kernel_name(self) -> str:
+        """The kernelspec's name."""
+        return self._backend.kernel_name
+
+    @property
+    def display_name(self) -> str:
+        """The kernelspec's display name (the kernel name until the spec is read)."""
+        return self._backend.display_name
+
+    @property
+    def language(self) -> str | None:
+        """The kernelspec's language, once it is read."""
+        return self._backend.language
+
+    @property
+    def transport(self) -> Transport:
+        """How the kernel's channels travel: "ipc" (private), "tcp" (the local fallback), or
+        "ws"/"wss" (a websocket to a Jupyter server)."""
+        return self._backend.transport  # type: ignore[return-value]
+
+    @property
+    def transport_warning(self) -> str:
+        """One sentence when the channels are not private to the user, else ""."""
+        return self._backend.transport_warning
+
     def connection_info(self) -> dict[str, Any]:
         """How another client can connect to this kernel (ports, key, transport).
 
         Raises:
             KernelError: the kernel has not been started.
         """
-        if self._km is None:
-            raise KernelError("The kernel has not started yet.")
-        return self._km.get_connection_info()
+        return self._backend.connection_info()
 
     @property
     def kernel_dir(self) -> Path | None:
         """The kernel's private directory (connection file, ipc endpoints), while it has one."""
-        return self._kernel_dir.path if self._kernel_dir is not None else None
+        kernel_dir = self._kernel_dir
+        return kernel_dir.path if kernel_dir is not None else None
+
+    @property
+    def _kernel_dir(self) -> Any:
+        return getattr(self._backend, "kernel_dir", None)
+
+    @property
+    def _log_file(self) -> Any:
+        return getattr(self._backend, "log_file", None)
 
     @property
     def kernel_pid(self) -> int | None:
-        """The process id of the kernel, while there is one."""
-        provisioner = self._km.provisioner if self._km is not None else None
-        return getattr(provisioner, "pid", None) if provisioner is not None else None
+        """The process id of the kernel, where nbtui knows it (a local process)."""
+        return self._backend.pid
 
     @property
     def input_enabled(self) -> bool:
@@ -852,7 +781,7 @@ class KernelSession:
             KernelError: the kernel could not be launched or did not answer in time.
         """
         async with self._lifecycle:
-            if self._km is None:
+            if not self._running:
                 await self._start_locked()
 
     def start_in_background(self) -> asyncio.Task[None]:
@@ -905,33 +834,28 @@ class KernelSession:
             author: who asked (recorded on the cleared outputs).
 
         Raises:
-            KernelError: the new kernel could not start.
+            KernelError: the new kernel could not start, or this kernel cannot be restarted
+                from nbtui (then nothing changes).
         """
+        refused = getattr(self._backend, "restart_refused", "")
+        if refused:
+            raise KernelError(refused)
         async with self._lifecycle:
-            if self._km is None:
+            if not self._running:
                 await self._start_locked()
             else:
                 self._ready = False
                 self._set_state("restarting")
                 self._abort_all("aborted: the kernel restarted")
                 await self._disconnect()
-                self._displays.clear()
-                self._cell_collectors.clear()
-                self._scratch_displays.clear()
-                old_pgid = self._kernel_pgid()
+                self._forget_displays()
                 try:
-                    await self._km.restart_kernel()
-                    self._watch_kernel()
-                    if old_pgid != self._kernel_pgid():
-                        _kill_process_group(None, old_pgid)
-                    await self._connect()
-                    if self.transport == "ipc":
-                        self.transport_warning = self._km.pipe_warning()
+                    await self._backend.restart(self._connect)
                 except Exception as exc:
-                    await self._disconnect()
-                    await self._discard_kernel()
-                    message = (f"The kernel could not be restarted ({exc}); see its log at "
-                               f"{self.log_path}.")
+                    self._running = False
+                    message = (str(exc) if isinstance(exc, KernelError) else
+                               f"The kernel could not be restarted ({exc}); "
+                               f"{self._backend.where}.")
                     self._start_failed(message)
                     raise KernelError(message) from exc
                 self._became_ready()
@@ -945,9 +869,13 @@ class KernelSession:
 
         Raises:
             NoSuchKernel: that kernelspec is not installed (the current kernel keeps running).
-            KernelError: the new kernel could not start (the state is then dead).
+            KernelError: the new kernel could not start (the state is then dead), or this
+                kernel cannot be changed from nbtui (nothing changes).
         """
-        spec = find_kernelspec(kernel_name)
+        refused = getattr(self._backend, "restart_refused", "")
+        if refused:
+            raise KernelError(refused)
+        await self._backend.kernelspec(kernel_name)
         task = self._start_task
         if task is not None and not task.done():
             task.cancel()
@@ -957,12 +885,10 @@ class KernelSession:
             self._set_state("restarting")
             self._abort_all("aborted: the kernel was changed")
             await self._disconnect()
-            await self._discard_kernel()
-            self._displays.clear()
-            self._cell_collectors.clear()
-            self._scratch_displays.clear()
-            self.kernel_name = kernel_name
-            self.display_name = spec.display_name or kernel_name
+            await self._backend.stop()
+            self._running = False
+            self._forget_displays()
+            self._backend = self._backend.for_kernel(kernel_name)
             self.language_info = {}
             await self._start_locked()
 
@@ -985,7 +911,8 @@ class KernelSession:
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
             await self._disconnect()
-            await self._discard_kernel()
+            await self._backend.stop()
+            self._running = False
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
             self._flush()
@@ -993,72 +920,27 @@ class KernelSession:
     async def _start_locked(self) -> None:
         self._set_state("starting")
         try:
-            spec = find_kernelspec(self.kernel_name)
-        except NoSuchKernel as exc:
-            self._start_failed(str(exc))
-            raise
-        self.display_name = spec.display_name or self.kernel_name
-        self.language = spec.language or None
-        try:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log_file = open(self.log_path, "a", encoding="utf-8")
-            parent = self.runtime_dir or paths.private_dir(paths.runtime_dir())
-            self._kernel_dir = KernelDir(parent, stderr=self._log_file)
-            atexit.register(self._kill_at_exit)
-            await self._launch()
+            await self._backend.start(self._connect)
         except BaseException as exc:
-            await self._disconnect()
-            await self._discard_kernel()
             if not isinstance(exc, Exception):
                 self._start_failed("The kernel start was cancelled.")
                 raise
             if isinstance(exc, KernelError):
-                message = str(exc)
-            else:
-                message = (f"The {self.display_name} kernel could not be started ({exc}); see "
-                           f"its log at {self.log_path}.")
+                self._start_failed(str(exc))
+                raise
+            message = (f"The {self.display_name} kernel could not be started ({exc}); "
+                       f"{self._backend.where}.")
             self._start_failed(message)
             raise KernelError(message) from exc
+        self._running = True
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._work())
         self._became_ready()
 
-    async def _launch(self) -> None:
-        assert self._kernel_dir is not None
-        directory = self._kernel_dir.path
-        if len(str(directory / PIPE_ENDPOINT).encode()) > IPC_PATH_LIMIT:
-            await self._launch_with("tcp", LONG_PATH_WARNING)
-            return
-        try:
-            await self._launch_with("ipc", "")
-        except _KernelExited:
-            logger.warning("The %s kernel exited when given ipc channels; starting it again "
-                           "on 127.0.0.1 TCP", self.kernel_name)
-            await self._disconnect()
-            await self._stop_kernel()
-            await self._launch_with("tcp", NO_IPC_WARNING)
-
-    async def _launch_with(self, transport: Transport, warning: str) -> None:
-        assert self._kernel_dir is not None
-        directory = self._kernel_dir.path
-        private = transport == "ipc"
-        self._km = _KernelManager(
-            pipe_endpoint=directory / PIPE_ENDPOINT if private else None,
-            kernel_name=self.kernel_name, log=logger, shutdown_wait_time=SHUTDOWN_GRACE,
-            transport=transport, ip=str(directory / "k") if private else "127.0.0.1",
-            connection_file=str(directory / CONNECTION_FILE))
-        await self._km.start_kernel(cwd=str(self.cwd), stdout=self._log_file,
-                                    stderr=self._log_file)
-        self._watch_kernel()
-        await self._connect()
-        self.transport, self.transport_warning = transport, warning or self._km.pipe_warning()
-
-    def _kernel_pgid(self) -> int | None:
-        return getattr(self._km.provisioner, "pgid", None) if self._km is not None else None
-
-    def _watch_kernel(self) -> None:
-        if self._kernel_dir is not None:
-            self._kernel_dir.watch(self._kernel_pgid())
+    def _forget_displays(self) -> None:
+        self._displays.clear()
+        self._cell_collectors.clear()
+        self._scratch_displays.clear()
 
     def _start_failed(self, message: str) -> None:
         self._ready = False
@@ -1070,26 +952,27 @@ class KernelSession:
         self._set_state("idle")
         self._wakeup.set()
 
-    async def _connect(self) -> None:
-        assert self._km is not None
-        kc = self._km.client()
-        kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+    async def _connect(self, kc: KernelClient) -> None:
+        """Read the kernel's channels through `kc` and wait until the kernel answers."""
         self._kc = kc
         loop = asyncio.get_running_loop()
         self._conn_tasks = [loop.create_task(self._read_shell(kc)),
                             loop.create_task(self._read_iopub(kc)),
                             loop.create_task(self._watch_process())]
-        await self._wait_for_kernel_info()
-        # Connected only now that the kernel answers, so all its channels are bound: a stdin
-        # connection still being retried (every 100 ms) would miss the first input requests,
-        # which the kernel's router drops for a peer it does not know yet.
-        kc.stdin_channel.start()
-        kc.allow_stdin = True
-        self._conn_tasks.append(loop.create_task(self._read_stdin(kc)))
-        if self.language_info.get("name") == "python":
-            await self._set_up_breakpoints(kc)
+        try:
+            await self._wait_for_kernel_info()
+            # Connected only now that the kernel answers, so all its channels are bound: a
+            # stdin connection still being retried (every 100 ms) would miss the first input
+            # requests, which the kernel's router drops for a peer it does not know yet.
+            kc.start_stdin()
+            self._conn_tasks.append(loop.create_task(self._read_stdin(kc)))
+            if self.language_info.get("name") == "python":
+                await self._set_up_breakpoints(kc)
+        except BaseException:
+            await self._disconnect()
+            raise
 
-    async def _set_up_breakpoints(self, kc: AsyncKernelClient) -> None:
+    async def _set_up_breakpoints(self, kc: KernelClient) -> None:
         req = self._request(lambda: kc.execute(BREAKPOINT_SETUP, silent=True,
                                                store_history=False, allow_stdin=False))
         try:
@@ -1101,7 +984,7 @@ class KernelSession:
     async def _wait_for_kernel_info(self) -> None:
         # Like jupyter-client's wait_for_ready, but through this session's own readers: the
         # kernel answers on shell and IOPub carries the status, so both channels are connected.
-        assert self._kc is not None and self._km is not None
+        assert self._kc is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.startup_timeout
         while True:
@@ -1112,12 +995,12 @@ class KernelSession:
                     return
             finally:
                 self._pending.pop(req.msg_id, None)
-            if not await self._km.is_alive():
-                raise _KernelExited(f"The {self.display_name} kernel exited while starting; "
-                                    f"see its log at {self.log_path}.")
+            if not await self._backend.is_alive():
+                raise KernelExited(f"The {self.display_name} kernel exited while starting; "
+                                   f"{self._backend.where}.")
             if loop.time() >= deadline:
                 raise KernelError(f"The {self.display_name} kernel did not answer within "
-                                  f"{self.startup_timeout:g} s; see its log at {self.log_path}.")
+                                  f"{self.startup_timeout:g} s; {self._backend.where}.")
 
     def _read_language_info(self, req: _Request) -> None:
         if not req.reply.done() or req.reply.cancelled() or req.reply.exception():
@@ -1133,67 +1016,12 @@ class KernelSession:
             await asyncio.gather(*tasks, return_exceptions=True)
         kc, self._kc = self._kc, None
         if kc is not None:
-            # Not kc.stop_channels(): it would first create the heartbeat and control sockets
-            # (and stdin) this client never started, just to find them not running.
-            try:
-                kc.shell_channel.stop()
-                kc.iopub_channel.stop()
-                if kc.allow_stdin:
-                    kc.stdin_channel.stop()
-                if self._km is None or kc.context is not self._km.context:
-                    kc.context.destroy(linger=0)
-            except Exception:
-                logger.exception("Closing the kernel client's channels failed")
+            kc.close()
         for req in self._pending.values():
             if not req.reply.done():
                 req.reply.set_exception(KernelError("The kernel stopped before it answered."))
         self._pending.clear()
         self._asking = None
-
-    async def _discard_kernel(self) -> None:
-        await self._stop_kernel()
-        kernel_dir, self._kernel_dir = self._kernel_dir, None
-        if kernel_dir is not None:
-            await kernel_dir.remove()
-        atexit.unregister(self._kill_at_exit)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
-    async def _stop_kernel(self) -> None:
-        # Shut the kernel down, then kill what is left of its process group: processes the
-        # kernel started and did not end itself.
-        km, self._km = self._km, None
-        if km is None:
-            return
-        provisioner = km.provisioner
-        process = getattr(provisioner, "process", None)
-        pgid = getattr(provisioner, "pgid", None)
-        try:
-            if km.has_kernel:
-                async with asyncio.timeout(SHUTDOWN_GRACE + 3):
-                    await km.shutdown_kernel()
-            else:
-                await km.cleanup_resources()
-        except Exception:
-            logger.warning("The kernel did not shut down cleanly; killing it", exc_info=True)
-            with contextlib.suppress(Exception):
-                await km.cleanup_resources()
-        _kill_process_group(process, pgid)
-        if process is not None:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + SHUTDOWN_GRACE
-            while process.poll() is None and loop.time() < deadline:
-                await asyncio.sleep(0.02)
-        if self._kernel_dir is not None:
-            self._kernel_dir.watch(None)
-
-    def _kill_at_exit(self) -> None:
-        # The last resort when the app exits without shutdown(): no kernel outlives nbtui.
-        provisioner = self._km.provisioner if self._km is not None else None
-        process = getattr(provisioner, "process", None)
-        if process is not None and process.poll() is None:
-            _kill_process_group(process, getattr(provisioner, "pgid", None))
 
     # -- running code --------------------------------------------------------------------
 
@@ -1266,15 +1094,11 @@ class KernelSession:
             self._drop_input_request(req)
         if running is not None and req is not None:
             await _wait_event(req.began, INTERRUPT_START_WAIT)
-        if running is not None and running is self.current and self._ready and self._km:
+        if running is not None and running is self.current and self._ready:
             stopped.append(_label(running))
             if req is not None:
                 req.interrupted = True
-            try:
-                await self._km.interrupt_kernel()
-            except Exception as exc:
-                raise KernelError(f"The kernel could not be interrupted ({exc}); restart it "
-                                  "instead.") from exc
+            await self._backend.interrupt()
         return {"state": self.state, "stopped": stopped, "dequeued": dequeued}
 
     def answer_input(self, text: str) -> None:
@@ -1346,7 +1170,7 @@ class KernelSession:
         if self.state == "stopped":
             raise KernelError("The kernel has been shut down; restart the kernel to run code.")
 
-    def _client(self, what: str) -> AsyncKernelClient:
+    def _client(self, what: str) -> KernelClient:
         if not self._ready or self._kc is None:
             if self.state in ("dead", "stopped"):
                 raise KernelError(f"The kernel is {self.state}; restart the kernel to {what}.")
@@ -1551,7 +1375,7 @@ class KernelSession:
 
     # -- receiving -----------------------------------------------------------------------
 
-    async def _read_shell(self, kc: AsyncKernelClient) -> None:
+    async def _read_shell(self, kc: KernelClient) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -1569,7 +1393,7 @@ class KernelSession:
             req.replied_at = loop.time()
             req.check_settled()
 
-    async def _read_stdin(self, kc: AsyncKernelClient) -> None:
+    async def _read_stdin(self, kc: KernelClient) -> None:
         while True:
             try:
                 msg = await kc.get_stdin_msg()
@@ -1589,17 +1413,16 @@ class KernelSession:
                 logger.exception("Could not handle a %s message from the kernel",
                                  msg.get("header", {}).get("msg_type"))
 
-    async def _iopub_settled(self, kc: AsyncKernelClient) -> None:
+    async def _iopub_settled(self, kc: KernelClient) -> None:
         loop = asyncio.get_running_loop()
         arrived = loop.time()
-        socket = kc.iopub_channel.socket
         while loop.time() - arrived < INPUT_SETTLE_MAX:
-            waiting = socket is not None and socket.get(zmq.EVENTS) & zmq.POLLIN
+            waiting = kc.iopub_waiting()
             if not waiting and loop.time() - max(arrived, self._last_iopub) >= INPUT_SETTLE:
                 return
             await asyncio.sleep(INPUT_SETTLE / 4)
 
-    def _on_input_request(self, kc: AsyncKernelClient, msg: dict[str, Any]) -> None:
+    def _on_input_request(self, kc: KernelClient, msg: dict[str, Any]) -> None:
         content = msg.get("content") or {}
         req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
         execution = req.execution if req is not None else None
@@ -1641,7 +1464,7 @@ class KernelSession:
             execution.input_request = None
             self._emit(KernelEvent("input_done", self.state, execution))
 
-    async def _read_iopub(self, kc: AsyncKernelClient) -> None:
+    async def _read_iopub(self, kc: KernelClient) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -1732,28 +1555,12 @@ class KernelSession:
     async def _watch_process(self) -> None:
         while True:
             await asyncio.sleep(KERNEL_POLL_INTERVAL)
-            km = self._km
-            if not self._ready or km is None:
+            if not self._ready:
                 continue
             try:
-                alive = await km.is_alive()
+                alive = await self._backend.is_alive()
             except Exception:
                 logger.exception("Could not check whether the kernel is alive")
                 continue
             if not alive:
-                self._kernel_died(self._exit_description(km))
-
-    def _exit_description(self, km: AsyncKernelManager) -> str:
-        process = getattr(km.provisioner, "process", None)
-        code = process.returncode if process is not None else None
-        if code is not None and code < 0:
-            try:
-                how = f"was killed by {signal.Signals(-code).name}"
-            except ValueError:
-                how = f"was killed by signal {-code}"
-        elif code is not None:
-            how = f"exited with code {code}"
-        else:
-            how = "exited"
-        return (f"The kernel {how} unexpectedly; restart the kernel to continue (its log is "
-                f"{self.log_path}).")
+                self._kernel_died(self._backend.death_message())
