@@ -164,13 +164,7 @@ async def settle(app: NotebookApp, timeout: float = 30.0) -> None:
         if not pending:
             caught_up.set()
 
-    # Not the notifications: they take no keys, and under load the toasts of a screen just
-    # pushed were seen stuck mounting for good (Textual's ToastHolder in _pre_process), which
-    # would fail every key after it; nbtui's own widgets are all waited for.
-    toasts = set(app.screen.query("#textual-toastrack, #textual-toastrack *"))
     for node in [app, *app.screen.walk_children(with_self=True)]:
-        if node in toasts:
-            continue
         pending[id(node)] = node
         if not node.call_later(handled, node):
             del pending[id(node)]
