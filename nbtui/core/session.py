@@ -20,6 +20,11 @@ from typing import Any
 from nbtui.core import private_files
 from nbtui.core.document import USER, Document
 from nbtui.core.kernel import KernelSession, find_kernelspec
+from nbtui.core.kernels.backend import KernelBackend
+from nbtui.core.kernels.errors import KernelError
+from nbtui.core.kernels.existing import ExistingKernel
+from nbtui.core.kernels.local import LocalKernel
+from nbtui.core.kernels.remote import RemoteKernel
 from nbtui.core.policy import AgentPolicy
 from nbtui.core.storage import (
     FileFingerprint,
@@ -137,6 +142,14 @@ class NotebookSession:
         path: the notebook file (created on first save if it does not exist).
         kernel_name: kernelspec to start; None means the notebook's metadata, else python3.
         autosave_seconds: how often to save when there are changes (0 disables).
+        server_url: run the kernel on this Jupyter server (Jupyter Server, Kernel Gateway,
+            Enterprise Gateway) instead of a local process; its token is read from
+            NBTUI_SERVER_TOKEN or JUPYTER_TOKEN.
+        existing_connection_file: attach to the running kernel of this connection file instead
+            of starting one (it is neither restarted nor stopped by nbtui).
+
+    Raises:
+        KernelError: `server_url` is not a usable server URL, or both kernel places are given.
     """
 
     def __init__(
@@ -146,7 +159,12 @@ class NotebookSession:
         *,
         autosave_seconds: float = DEFAULT_AUTOSAVE_SECONDS,
         policy: AgentPolicy | None = None,
+        server_url: str | None = None,
+        existing_connection_file: str | os.PathLike[str] | None = None,
     ) -> None:
+        if server_url is not None and existing_connection_file is not None:
+            raise KernelError("Give either a server URL or an existing kernel's connection "
+                              "file, not both.")
         self.path = Path(path).absolute()
         self._upgrade_note_unsaved = ""
         """What the first save will change in the file's format (see `take_upgrade_note`)."""
@@ -165,8 +183,13 @@ class NotebookSession:
         self.document = Document(notebook, str(self.path))
         self.kernel_name = kernel_name or self.document.kernel_name or DEFAULT_KERNEL
         self.kernel_log = private_files.create_log("kernel")
+        backend: KernelBackend | None = None
+        if server_url is not None:
+            backend = RemoteKernel(server_url, self.kernel_name)
+        elif existing_connection_file is not None:
+            backend = ExistingKernel(existing_connection_file, self.kernel_name)
         self.kernel = KernelSession(self.document, self.kernel_name, cwd=self.path.parent,
-                                    log_path=self.kernel_log)
+                                    log_path=self.kernel_log, backend=backend)
         self.autosave_seconds = autosave_seconds
         self.activity = ActivityLog()
         self.policy = policy or AgentPolicy()
@@ -187,12 +210,14 @@ class NotebookSession:
     # -- life cycle ----------------------------------------------------------------------
 
     def check_kernel(self) -> None:
-        """Fail early, with the installed kernels listed, if the kernelspec does not exist.
+        """Fail early, with the installed kernels listed, if the local kernelspec does not
+        exist (a server's kernelspecs are checked when its kernel starts).
 
         Raises:
             NoSuchKernel: no kernelspec has this name.
         """
-        find_kernelspec(self.kernel_name)
+        if isinstance(self.kernel.backend, LocalKernel):
+            find_kernelspec(self.kernel_name)
 
     async def start(self) -> None:
         """Start the kernel in the background and the autosave loop; returns at once."""

@@ -15,7 +15,8 @@ import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 
 from nbtui.core.kernels.backend import Connect
-from nbtui.core.kernels.errors import KernelError
+from nbtui.core.kernels.errors import KernelError, NoSuchKernel
+from nbtui.core.kernels.local import find_kernelspec
 from nbtui.core.kernels.zmq_client import ZmqKernelClient
 
 logger = logging.getLogger(__name__)
@@ -42,14 +43,15 @@ class ExistingKernel:
 
     Args:
         connection_file: the kernel's connection file (as `jupyter --runtime-dir` lists them).
+        kernel_name: the kernelspec name to assume when the file does not name one.
     """
 
     restart_refused = RESTART_REFUSED
 
-    def __init__(self, connection_file: str | Path) -> None:
+    def __init__(self, connection_file: str | Path, kernel_name: str = "python3") -> None:
         self.connection_file = Path(connection_file).expanduser().absolute()
-        self.kernel_name = ""
-        self.display_name = f"existing kernel ({self.connection_file.name})"
+        self.kernel_name = kernel_name
+        self.display_name = kernel_name
         self.language: str | None = None
         self.transport = "tcp"
         self.transport_warning = ""
@@ -117,9 +119,10 @@ class ExistingKernel:
                 answer (it is not running).
         """
         self._info = self._read()
-        self.kernel_name = str(self._info.get("kernel_name") or "")
-        if self.kernel_name:
-            self.display_name = f"{self.kernel_name} ({self.connection_file.name})"
+        self.kernel_name = str(self._info.get("kernel_name") or self.kernel_name)
+        with contextlib.suppress(NoSuchKernel):
+            spec = find_kernelspec(self.kernel_name)
+            self.display_name, self.language = spec.display_name, spec.language
         self.transport = str(self._info.get("transport") or "tcp")
         self.transport_warning = TCP_WARNING if self.transport == "tcp" else ""
         self._monitor = self._client()
