@@ -109,6 +109,33 @@ _CARRY_ON_SITES = frozenset({Timer._tick.__code__, MessagePump._flush_next_callb
 ran it working: after such a failure the app can carry on."""
 
 
+MIN_TIMER_DELAY = 0.001
+"""The shortest delay a timer is given: Textual 8.2.8's Timer spins the event loop forever on
+a negative delay and never fires on 0, and its toasts ask for one when a notification expires
+while its toast is being built (a frozen app at 100% CPU)."""
+
+
+def _clamp_timer_delays() -> None:
+    """Give every timer (set_timer, set_interval) a delay of at least MIN_TIMER_DELAY."""
+    for name in ("set_timer", "set_interval"):
+        original = getattr(MessagePump, name)
+        if getattr(original, "_nbtui_clamped", False):
+            continue
+
+        def clamped(pump: MessagePump, *args: Any, _original: Any = original,
+                    **kwargs: Any) -> Timer:
+            if args:
+                args = (max(args[0], MIN_TIMER_DELAY), *args[1:])
+            for key in ("delay", "interval"):
+                if key in kwargs:
+                    kwargs[key] = max(kwargs[key], MIN_TIMER_DELAY)
+            return _original(pump, *args, **kwargs)
+
+        functools.update_wrapper(clamped, original)
+        clamped._nbtui_clamped = True  # type: ignore[attr-defined]
+        setattr(MessagePump, name, clamped)
+
+
 def _guard_message_handlers() -> None:
     """Make a failing message handler (key bindings and actions included) cost one message.
 
@@ -202,6 +229,7 @@ class NotebookApp(App[None]):
         self._ui_error_notices: dict[str, float] = {}
         """When the human was last told of a failure, by exception type."""
         _guard_message_handlers()
+        _clamp_timer_delays()
 
     # -- layout ------------------------------------------------------------------------------
 

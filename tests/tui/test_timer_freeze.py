@@ -29,8 +29,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.xfail(strict=True, reason="needs MessagePump.set_timer to clamp past delays (in "
-                   "nbtui/tui/app.py, which H5 does not own; see H5's report)")
 def test_a_timer_set_in_the_past_fires_instead_of_freezing_the_app(tmp_path):
     """NotebookApp: set_timer(-0.01) fires within seconds and the app closes normally."""
     root = Path(__file__).parents[2]
