@@ -302,3 +302,33 @@ async def test_save_as_moves_the_sessions_lock_to_the_new_file(notebook, tmp_pat
             SessionLock(path, None).release()  # the old name is free again
     finally:
         other_session.release()
+
+
+async def test_save_as_refuses_a_name_too_long_for_the_file_system(notebook, tmp_path):
+    """A pasted name longer than the file system allows (ENAMETOOLONG) is one sentence in the
+    dialog, not a failure of the interface."""
+    path = notebook(1)
+    async with running_app(path) as (app, pilot):
+        await open_save_as(app, pilot)
+        error = await submit(app, pilot, tmp_path / ("x" * 400 + ".ipynb"))
+        assert "Cannot save to that name: File name too long" in error
+        assert isinstance(app.screen, SaveAsScreen) and not app.take_ui_errors()
+
+
+async def test_a_question_answered_twice_at_once_closes_once(notebook):
+    """A click and a key that answer the reload question in the same moment close it once;
+    the notebook's own screen stays."""
+    path = notebook(1)
+    async with running_app(path) as (app, pilot):
+        await pilot.press("b")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReloadScreen), what="the question")
+        screen = app.screen
+        screen.action_choose("cancel")
+        screen.action_choose("cancel")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ReloadScreen),
+                         what="the question to close")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0] and len(app.screen_stack) == 1
+        assert not app.take_ui_errors()
+        await pilot.press("j")

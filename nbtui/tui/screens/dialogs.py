@@ -43,11 +43,12 @@ class QuitScreen(ModalScreen[QuitChoice]):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id)  # type: ignore[arg-type]
+        self.action_choose(event.button.id)  # type: ignore[arg-type]
 
     def action_choose(self, choice: QuitChoice) -> None:
-        """Answer the question."""
-        self.dismiss(choice)
+        """Answer the question (once: a click and a key in the same moment answer once)."""
+        if self.is_current:
+            self.dismiss(choice)
 
 
 class ChoiceScreen(ModalScreen[str]):
@@ -83,11 +84,12 @@ class ChoiceScreen(ModalScreen[str]):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id)
+        self.action_choose(event.button.id or "")
 
     def action_choose(self, choice: str) -> None:
-        """Answer the question."""
-        self.dismiss(choice)
+        """Answer the question (once: a click and a key in the same moment answer once)."""
+        if self.is_current:
+            self.dismiss(choice)
 
 
 SaveConflictChoice = Literal["overwrite", "save_as", "reload", "cancel"]
@@ -172,8 +174,8 @@ class SaveAsScreen(ModalScreen[Path | None]):
         if not text:
             error.update(Text("Type a file name ending in .ipynb.", style="bold"))
             return
-        path = Path(text).expanduser().absolute()
         try:
+            path = Path(text).expanduser().absolute()
             self._save(path, path == self._confirmed)
         except NotebookFileExists:
             self._confirmed = path
@@ -184,11 +186,19 @@ class SaveAsScreen(ModalScreen[Path | None]):
             self._confirmed = None
             error.update(Text(str(exc), style="bold"))
             return
-        self.dismiss(path)
+        except (OSError, RuntimeError, ValueError) as exc:
+            # A name too long for the file system, an unknown ~user, a NUL byte pasted in.
+            self._confirmed = None
+            reason = getattr(exc, "strerror", None) or str(exc)
+            error.update(Text(f"Cannot save to that name: {reason}.", style="bold"))
+            return
+        if self.is_current:
+            self.dismiss(path)
 
     def action_cancel(self) -> None:
         """Close without saving."""
-        self.dismiss(None)
+        if self.is_current:
+            self.dismiss(None)
 
 
 ANSWER_DELAY_SECONDS = 0.4
