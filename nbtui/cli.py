@@ -359,7 +359,14 @@ def list_(as_json: bool) -> None:
                    f"         started {r.started_text}; {agents}")
 
 
-CLIENTS = ("claude", "goose", "cursor", "vscode", "json")
+CLIENTS = ("claude", "codex", "gemini", "goose", "cursor", "vscode", "json")
+
+TOOL_TIMEOUT_SECONDS = 600
+"""What the snippets give a client as its per-call timeout: a run waits as long as the agent
+asked (`timeout`), and clients' defaults (60 s in Codex) would cut longer ones off."""
+
+STARTUP_TIMEOUT_SECONDS = 30
+"""What the snippets give a client to start the server: `attach --wait 10` may wait 10 s."""
 
 
 @main.command("mcp-config")
@@ -367,28 +374,72 @@ CLIENTS = ("claude", "goose", "cursor", "vscode", "json")
               help="Which agent client to print configuration for.")
 @click.option("--ssh", "ssh_host", metavar="HOST",
               help="The session runs on HOST: attach over ssh.")
+@click.option("--remote-nbtui", "remote_nbtui", metavar="PATH", default="nbtui",
+              show_default=True,
+              help="With --ssh: the nbtui command on HOST (its full path when it is not on the "
+                   "PATH of a non-interactive ssh command, e.g. ~/.venv/bin/nbtui).")
 @click.option("--notebook", metavar="PATH", help="Attach to the session of this notebook.")
-def mcp_config(client: str, ssh_host: str | None, notebook: str | None) -> None:
+def mcp_config(client: str, ssh_host: str | None, remote_nbtui: str,
+               notebook: str | None) -> None:
     """Print the configuration snippet that makes an agent client use `nbtui attach`."""
-    click.echo(config_snippet(client, ssh_host, notebook))
+    click.echo(config_snippet(client, ssh_host, notebook, remote_nbtui))
 
 
-def config_snippet(client: str, ssh_host: str | None = None, notebook: str | None = None) -> str:
-    """The configuration text for one agent client."""
-    args = ["attach", "--wait", "10"] + ([notebook] if notebook else [])
+def server_command(ssh_host: str | None = None, notebook: str | None = None,
+                   remote_nbtui: str = "nbtui") -> tuple[str, list[str]]:
+    """The command and arguments an agent client runs to reach the session.
+
+    A local notebook path is made absolute (clients start servers in directories of their
+    own); over ssh the path is the remote one, given as it is, and the remote command is
+    quoted for the remote shell, which ssh hands it to as one line.
+    """
     if ssh_host:
-        command, argv = "ssh", ["-T", ssh_host, "nbtui", *args]
-    else:
-        command = shutil.which("nbtui") or str(Path(sys.argv[0]).absolute())
-        argv = args
+        attach = shlex.join(["attach", "--wait", "10", *([notebook] if notebook else [])])
+        # A leading ~/ stays unquoted, so that the remote shell expands it to the remote home.
+        home, rest = ("~/", remote_nbtui[2:]) if remote_nbtui.startswith("~/") else (
+            "", remote_nbtui)
+        return "ssh", ["-T", ssh_host, f"{home}{shlex.quote(rest)} {attach}"]
+    args = ["attach", "--wait", "10"]
+    if notebook:
+        args.append(str(Path(notebook).expanduser().absolute()))
+    return shutil.which("nbtui") or str(Path(sys.argv[0]).absolute()), args
+
+
+def _toml_string(text: str) -> str:
+    # A JSON string without \u escapes is a TOML basic string.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def config_snippet(client: str, ssh_host: str | None = None, notebook: str | None = None,
+                   remote_nbtui: str = "nbtui") -> str:
+    """The configuration text for one agent client, in the form its documentation gives."""
+    command, argv = server_command(ssh_host, notebook, remote_nbtui)
     if client == "claude":
-        return f"claude mcp add nbtui -- {shlex.join([command, *argv])}"
+        # User scope: the default (local) scope covers only the folder the command runs in.
+        return f"claude mcp add --scope user nbtui -- {shlex.join([command, *argv])}"
+    if client == "codex":
+        args = ", ".join(_toml_string(a) for a in argv)
+        return "\n".join([
+            "# ~/.codex/config.toml",
+            "[mcp_servers.nbtui]",
+            f"command = {_toml_string(command)}",
+            f"args = [{args}]",
+            f"startup_timeout_sec = {STARTUP_TIMEOUT_SECONDS}",
+            f"tool_timeout_sec = {TOOL_TIMEOUT_SECONDS}",
+        ])
     if client == "goose":
-        lines = ["extensions:", "  nbtui:", "    name: nbtui", "    type: stdio",
-                 "    enabled: true", f"    cmd: {command}", "    args:"]
+        # The entry alone, to go under the file's one `extensions:` key (a second such key
+        # would replace the first).
+        lines = ["# ~/.config/goose/config.yaml: put this under `extensions:` (add that line,",
+                 "# unindented, if the file has none)",
+                 "  nbtui:", "    name: nbtui", "    type: stdio", "    enabled: true",
+                 f"    cmd: {json.dumps(command)}", "    args:"]
         lines += [f"      - {json.dumps(a)}" for a in argv]
-        lines += ["    timeout: 300"]
+        lines += ["    envs: {}", f"    timeout: {TOOL_TIMEOUT_SECONDS}"]
         return "\n".join(lines)
+    if client == "gemini":
+        server = {"command": command, "args": argv, "timeout": TOOL_TIMEOUT_SECONDS * 1000}
+        return json.dumps({"mcpServers": {"nbtui": server}}, indent=2)
     if client == "vscode":
         data = {"servers": {"nbtui": {"type": "stdio", "command": command, "args": argv}}}
         return json.dumps(data, indent=2)

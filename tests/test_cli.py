@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import stat
 import subprocess
 import tempfile
 import time
+import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
+from nbtui.cli import CLIENTS
 from tests.conftest import NBTUI, as_other_user
 
 
@@ -202,25 +206,59 @@ def test_another_users_connection_is_refused(tmp_path):
     assert "belongs to another user" in proc.stdout
 
 
-@pytest.mark.parametrize("client", ["claude", "goose", "cursor", "vscode", "json"])
-def test_mcp_config_snippets(client):
-    """mcp-config prints a snippet for each client that runs `nbtui attach`."""
-    out = run_nbtui("mcp-config", "--client", client).stdout
-    assert "attach" in out
-    if client in ("cursor", "json"):
-        server = json.loads(out)["mcpServers"]["nbtui"]
-        assert server["args"][0] == "attach" and os.path.isabs(server["command"])
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_mcp_config_snippets(client, tmp_path):
+    """mcp-config prints, for each client, a snippet in the form its documentation gives that
+    runs `nbtui attach` by its full path, with the notebook's absolute path."""
+    out = run_nbtui("mcp-config", "--client", client, "--notebook", "my nb.ipynb",
+                    cwd=tmp_path).stdout
+    notebook = str(tmp_path / "my nb.ipynb")
+    if client == "claude":
+        argv = shlex.split(out)
+        assert argv[:6] == ["claude", "mcp", "add", "--scope", "user", "nbtui"]
+        command, args = argv[7], argv[8:]
+    elif client == "codex":
+        server = tomllib.loads(out)["mcp_servers"]["nbtui"]
+        assert server["tool_timeout_sec"] >= 300 and server["startup_timeout_sec"] > 10
+        command, args = server["command"], server["args"]
+    elif client == "goose":
+        existing = "extensions:\n  developer:\n    type: builtin\n    enabled: true\n"
+        merged = yaml.safe_load(existing + out)["extensions"]
+        assert set(merged) == {"developer", "nbtui"} and merged["nbtui"]["type"] == "stdio"
+        command, args = merged["nbtui"]["cmd"], merged["nbtui"]["args"]
     elif client == "vscode":
-        assert json.loads(out)["servers"]["nbtui"]["type"] == "stdio"
-    elif client == "claude":
-        assert out.startswith("claude mcp add nbtui -- ")
+        server = json.loads(out)["servers"]["nbtui"]
+        assert server["type"] == "stdio"
+        command, args = server["command"], server["args"]
+    else:
+        server = json.loads(out)["mcpServers"]["nbtui"]
+        if client == "gemini":
+            assert server["timeout"] >= 300_000
+        command, args = server["command"], server["args"]
+    assert os.path.isabs(command) and command.endswith("nbtui")
+    assert args == ["attach", "--wait", "10", notebook]
 
 
-def test_mcp_config_over_ssh():
-    """mcp-config --ssh HOST makes the client run `ssh HOST nbtui attach`."""
-    server = json.loads(run_nbtui("mcp-config", "--ssh", "box").stdout)["mcpServers"]["nbtui"]
-    assert server["command"] == "ssh"
-    assert server["args"][:4] == ["-T", "box", "nbtui", "attach"]
+def test_mcp_config_over_ssh_quotes_for_the_remote_shell(tmp_path):
+    """mcp-config --ssh HOST makes the client run `ssh -T HOST '<remote nbtui> attach …'`, the
+    remote command one line the remote shell splits back into the same arguments (spaces and
+    quotes in paths included), with a leading ~/ left for the remote shell to expand."""
+    notebook = "work/it's my nb.ipynb"
+    server = json.loads(run_nbtui("mcp-config", "--ssh", "box", "--remote-nbtui",
+                                  "~/my env/bin/nbtui", "--notebook", notebook).stdout)
+    server = server["mcpServers"]["nbtui"]
+    assert server["command"] == "ssh" and server["args"][:2] == ["-T", "box"]
+    (remote,) = server["args"][2:]
+    home = tmp_path / "home"
+    fake = home / "my env" / "bin" / "nbtui"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n")
+    fake.chmod(0o755)
+    shell = subprocess.run(["sh", "-c", remote], capture_output=True, text=True,
+                           env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+    assert shell.stdout.splitlines() == ["attach", "--wait", "10", notebook], shell.stderr
+    default = json.loads(run_nbtui("mcp-config", "--ssh", "box").stdout)["mcpServers"]["nbtui"]
+    assert default["args"] == ["-T", "box", "nbtui attach --wait 10"]
 
 
 def test_runtime_warnings_go_to_the_log_not_the_terminal(tmp_path, monkeypatch,

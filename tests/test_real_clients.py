@@ -33,6 +33,8 @@ CLIENTS = Path(__file__).resolve().parent / "clients"
 INSPECTOR = CLIENTS / "node_modules" / ".bin" / "mcp-inspector"
 SDK_CLIENT = CLIENTS / "sdk_client.mjs"
 SSHD = Path("/usr/sbin/sshd")
+SSH_ALIAS = "nbtui-test-box"
+"""The host name the tests' ssh client configuration gives the loopback sshd."""
 
 
 @pytest.fixture(scope="module")
@@ -174,21 +176,31 @@ def sshd(tmp_path: Path) -> Iterator[list[str]]:
                 return probe.connect_ex(("127.0.0.1", port)) == 0
 
         wait_until(listening, message="sshd to listen")
-        yield ["ssh", "-p", str(port), "-i", str(keys / "client"), "-o", "BatchMode=yes",
-               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-               "-o", "LogLevel=ERROR", "-T", f"{os.environ.get('USER', 'root')}@127.0.0.1"]
+        client_config = keys / "ssh_config"
+        client_config.write_text(
+            f"Host {SSH_ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n"
+            f"  User {os.environ.get('USER', 'root')}\n  IdentityFile {keys / 'client'}\n"
+            "  BatchMode yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+            "  LogLevel ERROR\n")
+        yield ["ssh", "-F", str(client_config), "-T", SSH_ALIAS]
     finally:
         daemon.terminate()
         daemon.communicate(timeout=30)
 
 
 async def test_seed_workflow_over_ssh_and_a_dropped_connection(tmp_path, sshd):
-    """An MCP client whose server command is `ssh HOST nbtui attach NOTEBOOK` does the seed
-    workflow; then an ssh client killed in the middle of a run leaves the session, the kernel
-    and another agent working, and a new attach over ssh works."""
-    notebook = tmp_path / "remote.ipynb"
-    over_ssh = StdioServerParameters(command=sshd[0],
-                                     args=[*sshd[1:], NBTUI, "attach", str(notebook)],
+    """An MCP client configured with the snippet `mcp-config --ssh HOST` prints (a notebook
+    path with spaces) does the seed workflow; then an ssh client killed in the middle of a run
+    leaves the session, the kernel and another agent working, and a new attach works."""
+    notebook = tmp_path / "my work" / "remote nb.ipynb"
+    notebook.parent.mkdir()
+    snippet = subprocess.run([NBTUI, "mcp-config", "--ssh", SSH_ALIAS, "--remote-nbtui", NBTUI,
+                              "--notebook", str(notebook)], capture_output=True, text=True,
+                             check=True).stdout
+    server = json.loads(snippet)["mcpServers"]["nbtui"]
+    assert server["command"] == "ssh"
+    # The snippet as printed, with the test's ssh configuration (where the host lives).
+    over_ssh = StdioServerParameters(command="ssh", args=[*sshd[1:3], *server["args"]],
                                      env=trimmed_environment())
     with user_session(notebook) as (proc, socket_path):
         await seed_workflow(over_ssh, agent_name="ssh-agent")
@@ -196,7 +208,7 @@ async def test_seed_workflow_over_ssh_and_a_dropped_connection(tmp_path, sshd):
         other = StdioServerParameters(command=NBTUI, args=["attach", socket_path],
                                       env=trimmed_environment())
         async with Client(other, mode="legacy") as client:
-            dropped = subprocess.Popen([*sshd, NBTUI, "attach", str(notebook)],
+            dropped = subprocess.Popen(["ssh", *over_ssh.args],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, env=trimmed_environment())
             messages = [
