@@ -87,3 +87,12 @@ async def test_structured_content_of_every_tool_validates_against_its_output_sch
         jsonschema.validate(result.structured_content, schemas[name])
         covered.add(name)
     assert covered == set(schemas) - {"install_packages"}  # tested in test_contract_fixes
+
+
+async def test_access_mode_is_an_enum_in_the_overview_schema(served):
+    """get_notebook's output schema lists the three access modes as an enum."""
+    async with agent(served.socket) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    schema = tools["get_notebook"].output_schema
+    access = schema["$defs"][schema["properties"]["access"]["$ref"].rsplit("/", 1)[1]]
+    assert access["properties"]["mode"]["enum"] == ["read", "edit", "run"]

@@ -28,14 +28,22 @@ How to use them well:
   stale while the human works.
 - Mutating tools accept `if_revision` (the cell revision you last read) where it matters; a
   stale one fails with the cell's current source.
-- Errors are data: a cell that raises returns `status: "error"` with `ename`, `evalue` and a
-  traceback. A tool that cannot do what was asked returns an error result with one sentence.
+- Errors are data: a cell that raises returns `status: "error"`, and each error output has
+  `ename`, `evalue` and a traceback (the notebook's frames whole, one line per library frame).
+  A tool that cannot do what was asked returns an error result with one sentence.
+- Every tool has an output schema: its structured content is checked against it before it is
+  sent. The text content renders the same result for the model, once.
+- Results do not echo what you just sent: `insert_cell` and `edit_cell` return the cell's id,
+  index, revision and outputs, and a diff only for `old_text`/`new_text` edits.
 - Outputs come back as text (ANSI stripped, long ones cut in the middle with a marker that says
-  how to read more with `read_output`); images come back as image content.
-- Every reply stays within a stated budget (`max_chars` for `read_cells`, 8,000 characters for
-  most others) and says what it left out and which call reads it.
+  how to read more with `read_output`); images come back as image content, each once per
+  connection (a later reply names the `read_output` call that sends it again).
+- Every reply stays within a stated budget (`max_chars` for `read_cells`, images included;
+  8,000 characters for most others) and says what it left out and which call reads it.
 - Waiting never interrupts: `run_cells` and `run_code` return after `timeout` with whatever is
-  there, and `wait` picks up from there. Progress notifications are sent while waiting.
+  there, and `wait` picks up from there; `run_code` returns a `run_id` that `wait` takes in
+  `cell_ids`, also after reconnecting. Progress notifications (growing, naming what runs) are
+  sent while waiting.
 - A cell the human is editing cannot be edited, moved or deleted: insert a new cell instead.
 """
 

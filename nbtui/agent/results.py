@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from nbtui.core.policy import AccessMode
+
 CellType = Literal["code", "markdown", "raw"]
 
 
@@ -30,8 +32,13 @@ class Cell(Result):
     status: str
 
 
+class Access(Result):
+    mode: AccessMode  # and approval
+
+
 class Overview(Result):
     revision: int
+    access: Access
     cells: list[dict[str, Any]]
 
 

@@ -234,27 +234,32 @@ async def _all_set(events: list[asyncio.Event]) -> None:
         await event.wait()
 
 
-def input_wait(executions: Iterable[Execution]) -> dict[str, Any] | None:
-    """What the run among `executions` that waits for input asks (`prompt`, `password`, and
-    `cell_id` for a cell), or None when none waits."""
-    for execution in executions:
-        request = execution.input_request
-        if request is not None and not execution.done.is_set():
-            waiting: dict[str, Any] = {"prompt": request.prompt, "password": request.password}
-            if execution.cell_id is not None:
-                waiting["cell_id"] = execution.cell_id
-            return waiting
-    return None
+def input_wait(executions: Iterable[Execution]) -> Execution | None:
+    """The run among `executions` that waits for input, or None when none waits."""
+    return next((e for e in executions
+                 if e.input_request is not None and not e.done.is_set()), None)
 
 
-def input_wait_hint(waiting: dict[str, Any]) -> str:
+def input_waiting(execution: Execution) -> dict[str, Any]:
+    """What a run that waits for input asks: `prompt`, `password`, and `cell_id` for a cell."""
+    request = execution.input_request
+    assert request is not None
+    waiting: dict[str, Any] = {"prompt": request.prompt, "password": request.password}
+    if execution.cell_id is not None:
+        waiting["cell_id"] = execution.cell_id
+    return waiting
+
+
+def input_wait_hint(execution: Execution) -> str:
     """The hint for a result whose run waits for input: only the human can answer it."""
-    what = "a password" if waiting["password"] else "input"
-    where = f"Cell {waiting['cell_id']}" if "cell_id" in waiting else "The run"
-    again = (f'wait(cell_ids=["{waiting["cell_id"]}"])' if "cell_id" in waiting else "wait()")
-    return (f"{where} waits for {what} (prompt {json.dumps(waiting['prompt'])}): the human "
-            f"answers it in the TUI; an agent cannot. Call {again} to get the result once "
-            "answered, or interrupt_kernel to stop it.")
+    request = execution.input_request
+    assert request is not None
+    what = "a password" if request.password else "input"
+    name = execution.cell_id or run_id_of(execution)
+    where = f"Cell {name}" if execution.cell_id is not None else "The run"
+    return (f"{where} waits for {what} (prompt {json.dumps(request.prompt)}): the human "
+            f'answers it in the TUI; an agent cannot. Call wait(cell_ids=["{name}"]) to get '
+            "the result once answered, or interrupt_kernel to stop it.")
 
 
 def list_ids(ids: list[str]) -> str:
@@ -640,7 +645,7 @@ class AgentTools:
             images.extend(run_images)
         waiting = input_wait(executions)
         if waiting is not None:
-            data["waiting_for_input"] = waiting
+            data["waiting_for_input"] = input_waiting(waiting)
             data["hint"] = input_wait_hint(waiting)
             parts.append(data["hint"])
         elif not finished:
@@ -671,12 +676,12 @@ class AgentTools:
     @tool("Notebook overview", access.READ, READ_ONLY)
     async def get_notebook(
         self, ctx: Context,
-        start: Annotated[int, Field(description="First cell index of the page.")] = 0,
+        start: Annotated[int, Field(description="First cell of the page.")] = 0,
         limit: Annotated[int, Field(description="Cells per page.")] = 50,
-        preview_lines: Annotated[int, Field(description="Source lines shown per cell.")] = 3,
+        preview_lines: Annotated[int, Field(description="Source lines per cell.")] = 3,
     ) -> Annotated[Result, results.Overview]:
         """Overview: kernel, revision, the user's focus, agents; per cell its id, index, type,
-        status, a source preview and an output summary. Paged (next_start)."""
+        status, source preview and output summary. Paged."""
         return self.overview(start, limit, preview_lines)
 
     def overview(self, start: int = 0, limit: int = 50, preview_lines: int = 3) -> Result:
@@ -740,7 +745,7 @@ class AgentTools:
     async def read_cells(
         self, ctx: Context,
         cell_ids: Annotated[list[str] | None, Field(description="Cells to read.")] = None,
-        start: Annotated[int | None, Field(description="Or the first index to read.")] = None,
+        start: Annotated[int | None, Field(description="Or the first index.")] = None,
         end: Annotated[int | None, Field(description="Index to stop before.")] = None,
         include_outputs: Annotated[bool, Field(description="Include outputs.")] = True,
         max_chars: Annotated[int, Field(description="Budget of the whole reply.")] =
@@ -876,7 +881,7 @@ class AgentTools:
         cell_type: Annotated[results.CellType | None,
                              Field(description="A new type for the cell.")] = None,
         if_revision: Annotated[int | None,
-                               Field(description="Fail unless the cell has this revision.")] = None,
+                               Field(description="The revision you last saw.")] = None,
         run: Run = False, timeout: Timeout = 30,
     ) -> Annotated[Result, results.OneCell]:
         """Replace a cell's source, or old_text with new_text (found once, unless
@@ -1099,7 +1104,7 @@ class AgentTools:
         self.log(author, "run_code", None, summary, code=execution.code)
         waiting = input_wait([execution])
         if waiting is not None:
-            data["waiting_for_input"] = waiting
+            data["waiting_for_input"] = input_waiting(waiting)
             data["hint"] = input_wait_hint(waiting)
             text += "\n" + data["hint"]
         elif not finished:
@@ -1193,7 +1198,7 @@ class AgentTools:
             description='Requirements ("pandas>=2") or local wheel/folder paths.')],
     ) -> Annotated[Result, results.Installed]:
         """Install into the kernel's environment as %pip install does (uv when it has no
-        pip); says what was installed, with versions. No options."""
+        pip). No options."""
         author = author_of(ctx)
         requirements = parse_requirements(packages, self.session.path.parent)
         self.log(author, "install_packages", None, "installing " + ", ".join(requirements))
@@ -1219,7 +1224,7 @@ class AgentTools:
         limit: Annotated[int, Field(description="Variables to list at most.")] = 50,
     ) -> Annotated[Result, results.Variables]:
         """The kernel's variables: name, type and a short summary (shape, dtype, columns or
-        a one-line repr). Python kernels only."""
+        a one-line repr)."""
         author = author_of(ctx)
         if limit < 1:
             raise ToolFailure("limit must be 1 or more.")

@@ -41,12 +41,12 @@ class ToolSpec:
     """
 
     title: str
-    access: str
+    access: access.AccessMode
     annotations: types.ToolAnnotations
     runs: Runs | None = None
 
 
-def tool(title: str, access_needed: str, annotations: types.ToolAnnotations,
+def tool(title: str, access_needed: access.AccessMode, annotations: types.ToolAnnotations,
          runs: Runs | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a method of the tools class as an MCP tool (see ToolSpec)."""
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
-READ, EDIT, RUN = "read", "edit", "run"
+AccessMode = Literal["read", "edit", "run"]
+READ: AccessMode = "read"
+EDIT: AccessMode = "edit"
+RUN: AccessMode = "run"
 ACCESS_MODES = (READ, EDIT, RUN)
 _RANK = {READ: 0, EDIT: 1, RUN: 2}
 
@@ -26,10 +30,10 @@ class AgentPolicy:
         approver: when set, every agent execution waits for the human's yes or no.
     """
 
-    access: str = RUN
+    access: AccessMode = RUN
     approver: Approver | None = None
 
-    def check(self, needed: str, what: str) -> None:
+    def check(self, needed: AccessMode, what: str) -> None:
         """Refuse `what` unless the access mode allows `needed`.
 
         Raises:
