@@ -6,11 +6,15 @@ The notebook is examples/demo.ipynb with its outputs, computed here by running t
 in this process with pandas and matplotlib (`pip install -e '.[demo]'`), so no kernel is
 needed. An agent named claude is attached and at work: its actions are in the activity log, at
 fixed times shown in UTC, and the cell it added carries its name. The socket path is fixed and
-images are drawn with half blocks for 10x20-pixel character cells, so the same code gives the
-same pictures.
+images are drawn for 10x20-pixel character cells, so the same code gives the same pictures.
 
-- notebook.svg: the notebook with a table and a plot (half-block image);
+- notebook.svg: the notebook with a table and a plot, drawn with text symbols (what tmux, SSH
+  and most terminals show);
+- plot-symbols.svg and plot-halfblock.svg: the plot full screen (`I`) as symbols and as half
+  blocks, side by side the difference the symbols make;
 - activity.svg: the activity log open beside the agent's new cell (the README shows it);
+- cells.svg: three cells selected at once, with line numbers on;
+- find.svg: the find bar with a match highlighted;
 - help.svg: the key list;
 - pairing.svg: a cell the agent edited, a cell it queued and its request to run code waiting
   for a yes (docs/pairing.md shows it).
@@ -174,7 +178,25 @@ async def show_activity(app: NotebookApp, pilot: Any) -> None:
     document = app.session.document
     cell = document.get(AGENT_CELL_ID)
     document.finish_run(AGENT_CELL_ID, "ok", author=AGENT, execution_count=cell.execution_count)
-    await pilot.press("j", "j", "j", "j", "l")
+    await pilot.press("j", "j", "j", "j", "ctrl+l")
+
+
+async def show_plot(app: NotebookApp, pilot: Any) -> None:
+    """The plot cell's picture full screen."""
+    await pilot.press("j", "j", "j", "I")
+    await until(lambda: app.screen is not app.screen_stack[0])
+
+
+async def show_cells(app: NotebookApp, pilot: Any) -> None:
+    """Three cells selected at once (J J), every cell's line numbers on (L)."""
+    await pilot.press("j", "J", "J", "L")
+
+
+async def show_find(app: NotebookApp, pilot: Any) -> None:
+    """Searching for "growth": the second match is the current one."""
+    await pilot.press("slash")
+    await pilot.press(*"growth")
+    await pilot.press("enter")
 
 
 async def show_help(app: NotebookApp, pilot: Any) -> None:
@@ -203,14 +225,22 @@ async def main() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
     images.set_cell_size(10, 20)
-    images.set_image_mode("halfblock")  # what tmux, SSH and most terminals show
+    images.set_image_mode("symbols")  # what tmux, SSH and most terminals show
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("NBTUI_RUNTIME_DIR", str(Path(tmp) / "run"))
         os.environ.setdefault("NBTUI_STATE_DIR", str(Path(tmp) / "state"))
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")  # no user settings
         path = Path(tmp) / "demo.ipynb"
         demo_notebook(path)
         await screenshot(demo_app(path, activity=False), HERE / "notebook.svg", show_notebook)
+        await screenshot(demo_app(path, activity=False), HERE / "plot-symbols.svg", show_plot)
+        images.set_image_mode("halfblock")
+        await screenshot(demo_app(path, activity=False), HERE / "plot-halfblock.svg",
+                         show_plot)
+        images.set_image_mode("symbols")
         await screenshot(demo_app(path), HERE / "activity.svg", show_activity)
+        await screenshot(demo_app(path, activity=False), HERE / "cells.svg", show_cells)
+        await screenshot(demo_app(path, activity=False), HERE / "find.svg", show_find)
         await screenshot(demo_app(path), HERE / "help.svg", show_help)
         await screenshot(demo_app(path, kernel_state="busy"), HERE / "pairing.svg",
                          show_pairing)
