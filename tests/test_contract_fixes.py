@@ -249,3 +249,21 @@ async def test_results_do_not_echo_the_source_the_agent_sent(served):
         assert "distinctive" not in result.content[0].text
         assert "source" not in (result.structured_content.get("cell") or {})
 
+
+
+async def test_edit_with_run_approved_while_the_human_changed_the_cell_is_a_conflict(tmp_path):
+    """If the human edits the cell while deciding on an agent's edit_cell(run=true), the
+    approved edit fails as a conflict and the human's text stays (nothing else runs)."""
+    async def edit_then_approve(author: str, tool: str, code: str) -> bool:
+        served.document.edit_cell(cell.id, "human = 'typed meanwhile'", author=USER)
+        return True
+
+    async with serve_notebook(tmp_path / "nb.ipynb",
+                              policy=AgentPolicy(approver=edit_then_approve),
+                              start_kernel=False) as served:
+        cell = served.document.insert_cell("keep = 1", author=USER)
+        async with agent(served.socket) as client:
+            text = await call_error(client, "edit_cell", cell_id=cell.id, source="agent = 2",
+                                    run=True)
+    assert "human = 'typed meanwhile'" in text
+    assert cell.source == "human = 'typed meanwhile'" and cell.execution_count is None

@@ -813,7 +813,7 @@ class AgentTools:
                            sent=images_sent(ctx), resend=True)
 
     @tool("Insert a cell", access.EDIT, MUTATING,
-          runs=lambda tools, args: args["source"] if args["run"] else None)
+          runs=lambda tools, args: tools._insert_runs(args))
     async def insert_cell(
         self, ctx: Context,
         source: Annotated[str, Field(description="The cell's source.")],
@@ -867,9 +867,20 @@ class AgentTools:
         if not args["run"]:
             return None
         self._check_timeout(args["timeout"])
-        source = self.edited_source(args["cell_id"], args["source"], args["old_text"],
+        cell = self.document.get(args["cell_id"])
+        source = self.edited_source(cell.id, args["source"], args["old_text"],
                                     args["new_text"], args["replace_all"])
-        return self.document.get(args["cell_id"]).source if source is None else source
+        # The human approves this code: if the cell changes while they decide, the edit
+        # fails as a conflict instead of running something else.
+        if args["if_revision"] is None:
+            args["if_revision"] = cell.revision
+        return cell.source if source is None else source
+
+    def _insert_runs(self, args: dict[str, Any]) -> str | None:
+        if not args["run"]:
+            return None
+        self._check_timeout(args["timeout"])
+        return args["source"]
 
     @tool("Edit a cell", access.EDIT, MUTATING, runs=lambda tools, args: tools._edit_runs(args))
     async def edit_cell(

@@ -25,7 +25,8 @@ INSTALLS = types.ToolAnnotations(read_only_hint=False, open_world_hint=True)
 
 Runs = Callable[[Any, dict[str, Any]], str | None]
 """Given the tools and a call's arguments: the code the call will run (what the human
-approves), or None when this call runs nothing."""
+approves), or None when this call runs nothing. It may pin arguments (e.g. a revision) so the
+body runs exactly what was approved."""
 
 
 @dataclass(frozen=True)
