@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import platform
 import signal
 import time
 from pathlib import Path
@@ -142,7 +143,8 @@ async def test_opening_and_closing_leaves_the_file_byte_identical(tmp_path, vers
 @pytest.mark.parametrize("version", ["4.0", "4.4"])
 async def test_the_first_real_save_upgrades_to_45_and_says_so_once(tmp_path, version):
     """After an edit, autosave writes format 4.5 with the ids nbtui showed and the running
-    kernel's kernelspec, keeps language_info, and the upgrade note is given exactly once."""
+    kernel's kernelspec and language_info (as JupyterLab writes them from the kernel's info),
+    and the upgrade note is given exactly once."""
     path = write_jupyter_notebook(tmp_path / "old.ipynb", version, "Python 3")
     session = NotebookSession(path, autosave_seconds=0.05)
     watch = DirtyWatch(session)
@@ -157,7 +159,8 @@ async def test_the_first_real_save_upgrades_to_45_and_says_so_once(tmp_path, ver
         assert (saved.nbformat, saved.nbformat_minor) == (4, 5)
         assert [c.id for c in saved.cells] == [c.id for c in document.cells]
         assert saved.metadata.kernelspec == running_kernelspec()
-        assert saved.metadata.language_info == LANGUAGE_INFO
+        assert saved.metadata.language_info == session.kernel.language_info
+        assert saved.metadata.language_info["version"] == platform.python_version()
         assert session.take_upgrade_note() == (
             f"old.ipynb was saved in notebook format 4.5 (it was {version}), which gives every "
             "cell an id, as JupyterLab 4 does.")

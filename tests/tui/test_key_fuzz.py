@@ -31,7 +31,10 @@ from tui_helpers import wait_until, write_notebook
 
 from nbtui.tui.app import NotebookApp
 from nbtui.tui.screens.dialogs import QuitScreen
+from nbtui.tui.screens.image_view import ImageViewScreen
 from nbtui.tui.widgets.editor import CellEditor
+from nbtui.tui.widgets.find_bar import FindBar
+from nbtui.tui.widgets.input_prompt import InputPrompt
 from nbtui.tui.widgets.notebook import NotebookPane
 from nbtui.tui.widgets.notebook_view import NotebookView
 from tests.conftest import agent
@@ -63,10 +66,12 @@ AGENT_SNIPPETS = [
 
 
 def binding_keys() -> list[str]:
-    """Every key the app, the notebook pane, the cell list and the editor bind."""
+    """Every key the app, the notebook pane, the cell list, the editor, the find bar, the
+    input line and the full-screen image bind."""
     keys = set()
     for bindings in (NotebookApp.BINDINGS, NotebookPane.BINDINGS, NotebookView.BINDINGS,
-                     CellEditor.BINDINGS):
+                     CellEditor.BINDINGS, FindBar.BINDINGS, InputPrompt.BINDINGS,
+                     ImageViewScreen.BINDINGS):
         for binding in bindings:
             keys.update(key.strip() for key in binding.key.split(","))  # type: ignore[union-attr]
     return sorted(keys)
