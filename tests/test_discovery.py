@@ -216,3 +216,14 @@ def test_choose_session_falls_back_to_the_one_typed_in_most_recently(tmp_path):
     assert choose_session([old, served], tmp_path) is served
     assert choose_session([old, new, served], Path("/elsewhere")) is new
     assert choose_session([old], Path("/elsewhere")) is old
+
+
+async def test_the_agent_is_told_which_notebook_it_has_and_how_to_pick_another(tmp_path):
+    """The server's instructions name the session's notebook and how to reach another one."""
+    from tests.conftest import agent, serve_notebook
+
+    notebook = tmp_path / "told.ipynb"
+    async with serve_notebook(notebook, start_kernel=False) as served:
+        async with agent(served.socket) as client:
+            instructions = client.instructions or ""
+    assert str(notebook) in instructions and "nbtui attach OTHER.ipynb" in instructions

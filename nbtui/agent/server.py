@@ -1395,7 +1395,10 @@ def refusal(name: str, exc: Exception) -> Result:
 
 def build_server(tools: AgentTools) -> NbtuiServer:
     """The MCP server with every tool of the agent contract, bound to `tools`."""
-    server = NbtuiServer("nbtui", instructions=INSTRUCTIONS, version=__version__,
+    instructions = INSTRUCTIONS + (
+        f"This session's notebook is {tools.session.path}. To work on another open notebook, "
+        "attach to it by path (`nbtui attach OTHER.ipynb`); `nbtui list` shows the sessions.\n")
+    server = NbtuiServer("nbtui", instructions=instructions, version=__version__,
                          warn_on_duplicate_tools=False)
     server._lowlevel_server.middleware.append(bounded_errors)
     register(server, tools, author_of, refusal)
