@@ -169,7 +169,7 @@ async def test_ctrl_q_quits_at_once_when_everything_is_saved(notebook):
 
 async def test_help_lists_every_key_and_the_run_fallbacks(notebook):
     """? shows the help screen: command and edit keys, and the ctrl+e / ctrl+r fallbacks."""
-    async with running_app(notebook(1), size=(120, 100)) as (app, pilot):
+    async with running_app(notebook(1), size=(120, 200)) as (app, pilot):
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
