@@ -122,13 +122,20 @@ def test_inspector_cli_lists_and_calls_every_tool_and_reads_the_resource(tmp_pat
 
 
 def test_typescript_sdk_client_uses_every_tool_progress_images_and_cancel(tmp_path, node):
-    """A client on the TypeScript SDK (stdio transport, its default trimmed environment) calls
-    every tool, receives a plot as image content, gets progress during a long run, cancels a
-    call, and keeps working afterwards."""
-    notebook = tmp_path / "sdk.ipynb"
-    with user_session(notebook):
-        proc = subprocess.run([node, str(SDK_CLIENT), NBTUI, "attach", str(notebook)],
-                              capture_output=True, text=True, timeout=300, cwd=CLIENTS,
+    """A client on the TypeScript SDK (stdio transport, its default trimmed environment),
+    configured with the default snippet `mcp-config` prints (no notebook named) while two
+    notebooks are open, reaches the one under its working directory, calls every tool,
+    receives a plot as image content, gets progress during a long run, cancels a call, and
+    keeps working afterwards."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    notebook = project / "sdk.ipynb"
+    server = json.loads(subprocess.run([NBTUI, "mcp-config"], capture_output=True, text=True,
+                                       check=True).stdout)["mcpServers"]["nbtui"]
+    with user_session(elsewhere / "other.ipynb"), user_session(notebook):
+        proc = subprocess.run([node, str(SDK_CLIENT), server["command"], *server["args"]],
+                              capture_output=True, text=True, timeout=300, cwd=project,
                               env=trimmed_environment())
     seen = json.loads(proc.stdout)
     assert seen["ok"], seen.get("failure", "") + seen.get("server_stderr", "") + proc.stderr
