@@ -32,8 +32,7 @@ async def running_kernel(tmp_path: Path) -> AsyncIterator[AsyncKernelManager]:
     try:
         yield km
     finally:
-        if await km.is_alive():
-            await km.shutdown_kernel(now=True)
+        await km.shutdown_kernel(now=True)
         log.close()
 
 

@@ -1,13 +1,11 @@
 """The kernel session: one Jupyter kernel, one FIFO execution queue, and output handling.
 
-A :class:`KernelSession` owns one kernel process (started with jupyter-client from a kernelspec)
-and runs code on it for everyone: the human's cells, agents' cells and agents' scratch runs wait
-in one queue and run one at a time. Every reply and IOPub message is routed by the message id of
-the request that caused it (`parent_header.msg_id`), never to "the current cell".
-
-:class:`OutputCollector` turns IOPub messages into nbformat v4 output dicts (streams merged with
-``\\r`` progress bars collapsed, ``clear_output(wait=True)``, display-id updates, bounded memory).
-It is pure, so it is tested against recorded message sequences without a kernel.
+A :class:`KernelSession` runs code on one kernel for everyone: the human's cells, agents' cells
+and agents' scratch runs wait in one queue and run one at a time. Its parts live in
+:mod:`nbtui.core.kernels`: the kernel itself behind a backend (a local process, a Jupyter
+server's kernel, an existing kernel), the router that matches every reply and IOPub message to
+the request that caused it by message id (never "the current cell"), the execution queue, the
+output collector, and the runner that writes the runs' progress into the notebook document.
 """
 
 from __future__ import annotations
@@ -15,18 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from nbtui.core.document import USER, Document, DocumentEvent
 from nbtui.core.kernels.backend import KernelBackend, KernelClient
 from nbtui.core.kernels.errors import KernelError, KernelExited, NoSuchKernel
+from nbtui.core.kernels.execution import (
+    ExecStatus,
+    Execution,
+    InputRequest,
+    KernelEvent,
+    KernelListener,
+    KernelState,
+    wait_event,
+)
 from nbtui.core.kernels.local import (
     CONNECTION_FILE,
     IPC_PATH_LIMIT,
@@ -37,21 +40,29 @@ from nbtui.core.kernels.local import (
     LocalKernel,
     find_kernelspec,
 )
+from nbtui.core.kernels.outputs import (
+    MAX_OUTPUTS,
+    STREAM_KEEP_HEAD,
+    STREAM_KEEP_TAIL,
+    DisplayIndex,
+    OutputCollector,
+    display_id_of,
+    mimebundle,
+)
+from nbtui.core.kernels.queue import ExecutionQueue
+from nbtui.core.kernels.router import Request, Router
+from nbtui.core.kernels.runner import DocumentRunner
 
-__all__ = ["CONNECTION_FILE", "IPC_PATH_LIMIT", "LONG_PATH_WARNING", "NO_IPC_WARNING",
-           "PIPE_ENDPOINT", "PIPE_TCP_WARNING", "KernelError", "NoSuchKernel", "find_kernelspec"]
+__all__ = ["CONNECTION_FILE", "IPC_PATH_LIMIT", "LONG_PATH_WARNING", "MAX_OUTPUTS",
+           "NO_IPC_WARNING", "PIPE_ENDPOINT", "PIPE_TCP_WARNING", "STREAM_KEEP_HEAD",
+           "STREAM_KEEP_TAIL", "DisplayIndex", "ExecStatus", "Execution", "InputRequest",
+           "KernelError", "KernelEvent", "KernelListener", "KernelState", "NoSuchKernel",
+           "OutputCollector", "find_kernelspec"]
+
+if TYPE_CHECKING:
+    from nbtui.core.document import Document
 
 logger = logging.getLogger(__name__)
-
-STREAM_KEEP_HEAD = 500_000
-"""Characters kept from the start of one stream output once it outgrows its cap."""
-
-STREAM_KEEP_TAIL = 1_500_000
-"""Characters kept from the end of one stream output once it outgrows its cap (the newest text
-matters most: the final progress state, the last lines before an error)."""
-
-MAX_OUTPUTS = 500
-"""Outputs kept per execution; beyond that the oldest are dropped behind a marker output."""
 
 OUTPUT_FLUSH_INTERVAL = 0.05
 """Seconds between two output updates handed to the document for one burst of messages. The
@@ -104,477 +115,7 @@ END_OF_INPUT = "\x04"
 
 Transport = Literal["ipc", "tcp", "ws", "wss"]
 
-ExecStatus = Literal["queued", "running", "ok", "error", "aborted"]
-KernelState = Literal["starting", "idle", "busy", "dead", "restarting", "stopped"]
-
-_CR_NEWLINE = re.compile(r"\r+\n")
-_ERASED_BY_CR = re.compile(r"[^\n]*\r")
-_JSON_MIME = re.compile(r"^application/(.*\+)?json$")
-
-
-async def _wait_event(event: asyncio.Event, timeout: float | None) -> bool:
-    """Wait until `event` is set, for at most `timeout` seconds (None: no limit).
-
-    Unlike `asyncio.wait_for` on Python 3.11, a cancellation that arrives just as the event is
-    set is never swallowed, so a task waiting here can always be cancelled.
-
-    Returns:
-        Whether the event is set.
-    """
-    if not event.is_set():
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await event.wait()
-    return event.is_set()
-
-
-@dataclass(frozen=True)
-class InputRequest:
-    """A running execution's request for a line of input: `input()`, `getpass`, a debugger."""
-
-    prompt: str
-    password: bool
-    """True for a password (`getpass`): the answer is neither shown nor echoed."""
-
-
-@dataclass(eq=False)
-class Execution:
-    """One piece of code on its way through the kernel queue, and everything it produced.
-
-    A cell run has `cell_id` set and its outputs are also written into the document; a scratch run
-    (`cell_id` None, an agent's `run_code`) keeps its outputs only here.
-    """
-
-    code: str
-    author: str
-    """Who asked for the run: "user" or an agent's client name."""
-    cell_id: str | None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    status: ExecStatus = "queued"
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-    """nbformat v4 output dicts; for a cell run the document holds this same list."""
-    execution_count: int | None = None
-    error: dict[str, Any] | None = None
-    """`{"ename", "evalue", "traceback"}` when `status` is "error"."""
-    queued_at: float | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    store_history: bool = True
-    """False for nbtui's own probes (variables, interpreter): no In/Out entry, no new count."""
-    input_request: InputRequest | None = None
-    """Set while the run waits for a line of input (:meth:`KernelSession.answer_input`)."""
-    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    """Set once the execution is finished (ok, error or aborted)."""
-
-    async def wait(self, timeout: float | None) -> bool:
-        """Wait until the execution is finished.
-
-        Giving up never cancels the run: it keeps its place in the queue or keeps running.
-
-        Args:
-            timeout: seconds to wait at most (None: as long as it takes).
-
-        Returns:
-            True when the execution finished within `timeout`.
-        """
-        return await _wait_event(self.done, timeout)
-
-
-@dataclass(frozen=True)
-class KernelEvent:
-    """What subscribers of a :class:`KernelSession` hear.
-
-    `kind` is one of: state (the kernel state changed; `message` says why when it died), queued,
-    started, outputs (an execution's outputs changed; bursts are coalesced only lightly, so a
-    listener that redraws should coalesce further), input_request (the execution waits for
-    input: `execution.input_request` says what it asks), input_done (it no longer waits: the
-    request was answered, or dropped because the run ended), finished.
-    """
-
-    kind: str
-    state: str
-    """The kernel state at the moment of the event."""
-    execution: Execution | None = None
-    message: str = ""
-
-
-KernelListener = Callable[[KernelEvent], None]
-
-
-# -- output handling -------------------------------------------------------------------------
-
-
-class DisplayIndex:
-    """Which collectors hold outputs with a given display id, across all runs of a session.
-
-    Display ids are transient (the kernel names a display so that it can update it later): they
-    live only here, in memory, and are never written into the notebook.
-    """
-
-    def __init__(self) -> None:
-        self._holders: dict[str, list[OutputCollector]] = {}
-
-    def register(self, display_id: str, collector: OutputCollector) -> None:
-        """Record that `collector` holds an output with `display_id`."""
-        holders = self._holders.setdefault(display_id, [])
-        if not any(h is collector for h in holders):
-            holders.append(collector)
-
-    def update(self, display_id: str, data: dict[str, Any],
-               metadata: dict[str, Any]) -> list[OutputCollector]:
-        """Replace data and metadata of every output shown under `display_id`.
-
-        Returns:
-            The collectors whose outputs changed.
-        """
-        holders = self._holders.get(display_id)
-        if not holders:
-            return []
-        changed = [c for c in holders if c.update_display(display_id, data, metadata)]
-        if changed:
-            self._holders[display_id] = changed
-        else:
-            del self._holders[display_id]
-        return changed
-
-    def forget(self, collector: OutputCollector) -> None:
-        """Stop updating `collector`'s outputs (its run was replaced or is too old)."""
-        for display_id in list(collector.display_ids):
-            holders = [h for h in self._holders.get(display_id, []) if h is not collector]
-            if holders:
-                self._holders[display_id] = holders
-            else:
-                self._holders.pop(display_id, None)
-
-    def clear(self) -> None:
-        """Forget every display (the kernel that made them is gone)."""
-        self._holders.clear()
-
-
-class _StreamText:
-    """The text of one stream output, kept in pieces so that appending a chunk costs O(chunk).
-
-    Invariants: `lines` holds complete lines (each piece ends with a newline) with every `\\r`
-    already applied; `line` holds the unfinished last line; a `\\r` that ended the last chunk is
-    held back in `pending_cr`, because only the next chunk tells whether it was half of `\\r\\n`.
-    """
-
-    __slots__ = ("output", "name", "head", "dropped", "lines", "lines_len", "line", "line_len",
-                 "pending_cr", "stale")
-
-    def __init__(self, output: dict[str, Any], name: str) -> None:
-        self.output = output
-        self.name = name
-        self.head: str | None = None
-        self.dropped = 0
-        self.lines: list[str] = []
-        self.lines_len = 0
-        self.line: list[str] = []
-        self.line_len = 0
-        self.pending_cr = False
-        self.stale = False
-
-    def feed(self, chunk: str) -> None:
-        if self.pending_cr:
-            self.pending_cr = False
-            if not chunk.startswith("\n"):
-                chunk = "\r" + chunk
-        if "\r" in chunk:
-            chunk = _CR_NEWLINE.sub("\n", chunk)
-            kept = chunk.rstrip("\r")
-            self.pending_cr = len(kept) != len(chunk)
-            chunk = kept
-        end = chunk.rfind("\n") + 1
-        if end:
-            done = "".join(self.line) + chunk[:end]
-            if "\r" in done:
-                done = _ERASED_BY_CR.sub("", done)
-            self.lines.append(done)
-            self.lines_len += len(done)
-            self.line, self.line_len = [], 0
-        rest = chunk[end:]
-        cr = rest.rfind("\r")
-        if cr >= 0:
-            # A carriage return erases the unfinished line, as Jupyter front ends show it.
-            rest = rest[cr + 1:]
-            self.line, self.line_len = [], 0
-        if rest:
-            self.line.append(rest)
-            self.line_len += len(rest)
-        self.stale = True
-
-    def trim(self, keep_head: int, keep_tail: int) -> None:
-        if self.head is None:
-            if self.lines_len > keep_head + keep_tail:
-                text = "".join(self.lines)
-                cut = text.rfind("\n", 0, keep_head) + 1 or keep_head
-                self.head = text[:cut]
-                self._keep_tail(text[cut:], keep_tail)
-        elif self.lines_len > keep_tail + keep_tail // 4:
-            self._keep_tail("".join(self.lines), keep_tail)
-        if self.line_len > keep_tail:
-            line = "".join(self.line)
-            self.dropped += len(line) - keep_tail
-            self.line, self.line_len = [line[-keep_tail:]], keep_tail
-
-    def _keep_tail(self, text: str, keep_tail: int) -> None:
-        start = max(0, len(text) - keep_tail)
-        if start and text[start - 1] != "\n":
-            newline = text.find("\n", start)
-            if 0 <= newline < len(text) - 1:
-                start = newline + 1
-        self.dropped += start
-        text = text[start:]
-        self.lines, self.lines_len = ([text] if text else []), len(text)
-
-    def render(self) -> None:
-        body = "".join(self.lines)
-        self.lines = [body] if body else []
-        line = "".join(self.line)
-        self.line = [line] if line else []
-        if self.head is None:
-            text = body + line
-        else:
-            gap = "" if not self.head or self.head.endswith("\n") else "\n"
-            text = (f"{self.head}{gap}[nbtui: {self.dropped:,} characters of output dropped "
-                    f"here]\n{body}{line}")
-        self.output["text"] = text
-        self.stale = False
-
-
-def _display_id(content: dict[str, Any]) -> str | None:
-    transient = content.get("transient")
-    display_id = transient.get("display_id") if isinstance(transient, dict) else None
-    return display_id if isinstance(display_id, str) and display_id else None
-
-
-def _mimebundle(data: Any) -> dict[str, Any]:
-    """A kernel's MIME bundle in the shape nbformat accepts (text values as strings)."""
-    if not isinstance(data, dict):
-        return {}
-    bundle: dict[str, Any] = {}
-    for mime, value in data.items():
-        if not isinstance(mime, str):
-            continue
-        if (_JSON_MIME.match(mime) or isinstance(value, str)
-                or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
-            bundle[mime] = value
-        else:
-            bundle[mime] = str(value)
-    return bundle
-
-
-class OutputCollector:
-    """Applies IOPub messages, one at a time, to the outputs list of one execution.
-
-    The outputs are nbformat v4 output dicts, the shape `nbformat.v4.output_from_msg` makes
-    (built directly: validating every output of a flood with jsonschema costs a millisecond
-    each). Consecutive chunks of one stream merge into one output with `\\r` progress bars
-    collapsed; `clear_output(wait=True)` clears just before the next output arrives; display ids
-    are shared with every other collector of the session through `displays`. Memory stays
-    bounded: a stream output keeps its first `stream_head` and last `stream_tail` characters and
-    says how much it dropped; beyond `max_outputs` outputs the oldest are dropped behind a marker.
-
-    Args:
-        outputs: the list to fill (adopted, mutated in place); a new list if None.
-        displays: the session's display-id index; a private one if None.
-        owner: whatever this collector belongs to (the session passes the Execution).
-        max_outputs: outputs kept, the marker included (at least 2).
-        stream_head: characters kept from the start of an overlong stream.
-        stream_tail: characters kept from the end of an overlong stream.
-    """
-
-    def __init__(
-        self,
-        outputs: list[dict[str, Any]] | None = None,
-        *,
-        displays: DisplayIndex | None = None,
-        owner: Any = None,
-        max_outputs: int = MAX_OUTPUTS,
-        stream_head: int = STREAM_KEEP_HEAD,
-        stream_tail: int = STREAM_KEEP_TAIL,
-    ) -> None:
-        if max_outputs < 2:
-            raise ValueError("max_outputs must be at least 2 (one output and the marker).")
-        self.outputs: list[dict[str, Any]] = [] if outputs is None else outputs
-        self.displays = DisplayIndex() if displays is None else displays
-        self.owner = owner
-        self.max_outputs = max_outputs
-        self.stream_head = stream_head
-        self.stream_tail = stream_tail
-        self.dropped_outputs = 0
-        """How many outputs were dropped to respect `max_outputs` since the last clear."""
-        self._stream: _StreamText | None = None
-        self._clear_pending = False
-        self._display_outputs: dict[str, list[dict[str, Any]]] = {}
-        self._marker: dict[str, Any] | None = None
-
-    @property
-    def display_ids(self) -> Iterable[str]:
-        """The display ids of the outputs this collector holds."""
-        return self._display_outputs.keys()
-
-    def apply(self, msg: dict[str, Any], *, render: bool = True) -> list[OutputCollector]:
-        """Apply one IOPub message.
-
-        Args:
-            msg: a Jupyter message (`header.msg_type` and `content` are read); messages that are
-                not outputs (status, execute_input, comm_*) are ignored.
-            render: bring stream text up to date now. The session passes False and calls
-                :meth:`render` once per burst instead.
-
-        Returns:
-            The collectors whose outputs changed (this one and, for display updates, others).
-        """
-        msg_type = msg["header"]["msg_type"]
-        content = msg.get("content") or {}
-        changed: list[OutputCollector] = []
-        if msg_type == "clear_output":
-            if content.get("wait"):
-                self._clear_pending = True
-            else:
-                self.clear()
-                changed = [self]
-        elif msg_type == "update_display_data":
-            display_id = _display_id(content)
-            if display_id is not None:
-                changed = self.displays.update(display_id, _mimebundle(content.get("data")),
-                                               dict(content.get("metadata") or {}))
-        elif msg_type == "stream":
-            self._add_stream(str(content.get("name", "stdout")), content.get("text", ""))
-            changed = [self]
-        elif msg_type in ("display_data", "execute_result"):
-            changed = self._add_display(msg_type, content)
-        elif msg_type == "error":
-            self._take_pending_clear()
-            traceback = content.get("traceback") or []
-            self._append({
-                "output_type": "error",
-                "ename": str(content.get("ename", "")),
-                "evalue": str(content.get("evalue", "")),
-                "traceback": [str(line) for line in traceback],
-            })
-            changed = [self]
-        if render:
-            self.render()
-        return changed
-
-    def render(self) -> None:
-        """Bring the text of the stream output being appended to up to date."""
-        if self._stream is not None and self._stream.stale:
-            self._stream.render()
-
-    def clear(self) -> None:
-        """Remove every output (in place: whoever holds the list sees it empty)."""
-        self.outputs.clear()
-        self._stream = None
-        self._clear_pending = False
-        self._display_outputs.clear()
-        self._marker = None
-        self.dropped_outputs = 0
-
-    def update_display(self, display_id: str, data: dict[str, Any],
-                       metadata: dict[str, Any]) -> bool:
-        """Replace data and metadata of this collector's outputs with `display_id`.
-
-        Returns:
-            Whether this collector holds any output with that display id.
-        """
-        outputs = self._display_outputs.get(display_id)
-        if not outputs:
-            return False
-        for output in outputs:
-            output["data"] = data
-            output["metadata"] = metadata
-        return True
-
-    # -- internals -------------------------------------------------------------------------
-
-    def _take_pending_clear(self) -> None:
-        if self._clear_pending:
-            self.clear()
-
-    def _add_stream(self, name: str, text: Any) -> None:
-        self._take_pending_clear()
-        stream = self._stream
-        if stream is None or stream.name != name:
-            output = {"output_type": "stream", "name": name, "text": ""}
-            self._append(output)
-            stream = self._stream = _StreamText(output, name)
-        stream.feed(text if isinstance(text, str) else str(text))
-        stream.trim(self.stream_head, self.stream_tail)
-
-    def _add_display(self, msg_type: str, content: dict[str, Any]) -> list[OutputCollector]:
-        self._take_pending_clear()
-        data = _mimebundle(content.get("data"))
-        metadata = dict(content.get("metadata") or {})
-        output: dict[str, Any] = {"output_type": msg_type, "data": data, "metadata": metadata}
-        if msg_type == "execute_result":
-            output["execution_count"] = content.get("execution_count")
-        display_id = _display_id(content)
-        # As nbclient does: a new output under a known display id also updates the old ones.
-        changed = self.displays.update(display_id, data, metadata) if display_id else []
-        self._append(output)
-        if display_id:
-            self._display_outputs.setdefault(display_id, []).append(output)
-            self.displays.register(display_id, self)
-        return [self, *(c for c in changed if c is not self)]
-
-    def _append(self, output: dict[str, Any]) -> None:
-        self.render()
-        self._stream = None
-        self.outputs.append(output)
-        if len(self.outputs) > self.max_outputs:
-            self._drop_oldest()
-
-    def _drop_oldest(self) -> None:
-        if self._marker is None:
-            self._marker = {"output_type": "stream", "name": "stderr", "text": ""}
-            self.outputs.insert(0, self._marker)
-        excess = len(self.outputs) - self.max_outputs
-        dropped = self.outputs[1:1 + excess]
-        del self.outputs[1:1 + excess]
-        self.dropped_outputs += len(dropped)
-        self._marker["text"] = (f"[nbtui: {self.dropped_outputs:,} earlier outputs dropped "
-                                "to bound memory]\n")
-        gone = {id(o) for o in dropped}
-        for display_id, outputs in list(self._display_outputs.items()):
-            kept = [o for o in outputs if id(o) not in gone]
-            if kept:
-                self._display_outputs[display_id] = kept
-            else:
-                del self._display_outputs[display_id]
-
-
 # -- the session -----------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Request:
-    """A request sent on the shell channel, waiting for its reply (and its idle status)."""
-
-    msg_id: str
-    reply: asyncio.Future[dict[str, Any]]
-    execution: Execution | None = None
-    collector: OutputCollector | None = None
-    idle: bool = False
-    replied_at: float = 0.0
-    began: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set when the kernel started executing the request (execute_input), or it settled."""
-    interrupted: bool = False
-    """An interrupt was sent while this request ran."""
-    idle_at: float = 0.0
-    """When the kernel said it was idle after this request (loop time), 0 until then."""
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set when both the reply and the idle status arrived, or the run was ended otherwise."""
-
-    def check_settled(self) -> None:
-        if self.idle and self.reply.done():
-            self.settle()
-
-    def settle(self) -> None:
-        self.began.set()
-        self.settled.set()
 
 
 def _label(execution: Execution) -> str:
@@ -623,16 +164,13 @@ class KernelSession:
         self.state: KernelState = "starting"
         self.state_message = ""
         """Why the kernel is in its state, when that needs saying (why it died, for instance)."""
-        self.queue: list[Execution] = []
-        """Executions waiting to run, first to run first."""
-        self.current: Execution | None = None
-        """The execution running now."""
+        self._queue = ExecutionQueue()
         self._listeners: list[KernelListener] = []
         self._kc: KernelClient | None = None
         self._ready = False
-        self._pending: dict[str, _Request] = {}
-        self._current_req: _Request | None = None
-        self._asking: _Request | None = None
+        self._router = Router()
+        self._current_req: Request | None = None
+        self._asking: Request | None = None
         self._input_enabled = False
         self._displays = DisplayIndex()
         self._cell_collectors: dict[str, OutputCollector] = {}
@@ -641,15 +179,28 @@ class KernelSession:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._last_iopub = 0.0
-        self._wakeup = asyncio.Event()
         self._state_changed = asyncio.Event()
         self._lifecycle = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
         self._conn_tasks: list[asyncio.Task[None]] = []
         self._start_task: asyncio.Task[None] | None = None
-        document.subscribe(self._document_changed)
+        self._runner = DocumentRunner(document, self._outputs_cleared)
 
     # -- observing -----------------------------------------------------------------------
+
+    @property
+    def queue(self) -> list[Execution]:
+        """Executions waiting to run, first to run first."""
+        return self._queue.waiting
+
+    @property
+    def current(self) -> Execution | None:
+        """The execution running now."""
+        return self._queue.current
+
+    @current.setter
+    def current(self, execution: Execution | None) -> None:
+        self._queue.current = execution
 
     @property
     def backend(self) -> KernelBackend:
@@ -754,20 +305,13 @@ class KernelSession:
         self._state_changed = asyncio.Event()
         self._emit(KernelEvent("state", state, message=message))
 
-    def _document_changed(self, event: DocumentEvent) -> None:
+    def _outputs_cleared(self, cell_id: str) -> None:
         # Outputs cleared while the cell runs: only what it prints from now on is shown.
         req = self._current_req
-        if (event.kind == "outputs_cleared" and req is not None and req.collector is not None
-                and req.execution is not None and req.execution.cell_id == event.cell_id):
+        if (req is not None and req.collector is not None and req.execution is not None
+                and req.execution.cell_id == cell_id):
             req.collector.clear()
             self._mark_dirty([req.collector])
-
-    def _update_document(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        # A failing document listener (a view's bug) must not stop the kernel's loops.
-        try:
-            method(*args, **kwargs)
-        except Exception:
-            logger.exception("Updating the document (%s) failed", method.__name__)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -821,9 +365,9 @@ class KernelSession:
             if remaining <= 0:
                 raise KernelError(f"The kernel is not ready after {timeout:g} s; it is still "
                                   f"{self.state}.")
-            await _wait_event(self._state_changed, remaining)
+            await wait_event(self._state_changed, remaining)
 
-    async def restart(self, clear_outputs: bool = False, *, author: str = USER) -> None:
+    async def restart(self, clear_outputs: bool = False, *, author: str | None = None) -> None:
         """Restart the kernel: all its variables are lost, the queue is dropped.
 
         Works whatever the state, a dead or shut-down kernel included. The running execution
@@ -831,7 +375,7 @@ class KernelSession:
 
         Args:
             clear_outputs: also clear every cell's outputs and execution count.
-            author: who asked (recorded on the cleared outputs).
+            author: who asked (recorded on the cleared outputs; None: the human).
 
         Raises:
             KernelError: the new kernel could not start, or this kernel cannot be restarted
@@ -860,7 +404,7 @@ class KernelSession:
                     raise KernelError(message) from exc
                 self._became_ready()
             if clear_outputs:
-                self._update_document(self.document.clear_outputs, author=author)
+                self._runner.clear_outputs(author)
 
     async def change_kernel(self, kernel_name: str) -> None:
         """Replace the kernel with one of another kernelspec; all variables are lost.
@@ -907,7 +451,7 @@ class KernelSession:
             self._set_state("stopped")
             worker, self._worker = self._worker, None
             if worker is not None:
-                self._wakeup.set()
+                self._queue.wake()
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
             await self._disconnect()
@@ -950,7 +494,7 @@ class KernelSession:
     def _became_ready(self) -> None:
         self._ready = True
         self._set_state("idle")
-        self._wakeup.set()
+        self._queue.wake()
 
     async def _connect(self, kc: KernelClient) -> None:
         """Read the kernel's channels through `kc` and wait until the kernel answers."""
@@ -973,13 +517,13 @@ class KernelSession:
             raise
 
     async def _set_up_breakpoints(self, kc: KernelClient) -> None:
-        req = self._request(lambda: kc.execute(BREAKPOINT_SETUP, silent=True,
+        req = self._router.send(lambda: kc.execute(BREAKPOINT_SETUP, silent=True,
                                                store_history=False, allow_stdin=False))
         try:
-            if not await _wait_event(req.settled, REQUEST_TIMEOUT):
+            if not await wait_event(req.settled, REQUEST_TIMEOUT):
                 logger.warning("The kernel did not run nbtui's breakpoint() setup in time")
         finally:
-            self._pending.pop(req.msg_id, None)
+            self._router.forget(req)
 
     async def _wait_for_kernel_info(self) -> None:
         # Like jupyter-client's wait_for_ready, but through this session's own readers: the
@@ -988,13 +532,13 @@ class KernelSession:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.startup_timeout
         while True:
-            req = self._request(self._kc.kernel_info)
+            req = self._router.send(self._kc.kernel_info)
             try:
-                if await _wait_event(req.settled, min(1.0, max(0.05, deadline - loop.time()))):
+                if await wait_event(req.settled, min(1.0, max(0.05, deadline - loop.time()))):
                     self._read_language_info(req)
                     return
             finally:
-                self._pending.pop(req.msg_id, None)
+                self._router.forget(req)
             if not await self._backend.is_alive():
                 raise KernelExited(f"The {self.display_name} kernel exited while starting; "
                                    f"{self._backend.where}.")
@@ -1002,7 +546,7 @@ class KernelSession:
                 raise KernelError(f"The {self.display_name} kernel did not answer within "
                                   f"{self.startup_timeout:g} s; {self._backend.where}.")
 
-    def _read_language_info(self, req: _Request) -> None:
+    def _read_language_info(self, req: Request) -> None:
         if not req.reply.done() or req.reply.cancelled() or req.reply.exception():
             return
         info = (req.reply.result().get("content") or {}).get("language_info")
@@ -1017,10 +561,7 @@ class KernelSession:
         kc, self._kc = self._kc, None
         if kc is not None:
             kc.close()
-        for req in self._pending.values():
-            if not req.reply.done():
-                req.reply.set_exception(KernelError("The kernel stopped before it answered."))
-        self._pending.clear()
+        self._router.fail_all()
         self._asking = None
 
     # -- running code --------------------------------------------------------------------
@@ -1042,15 +583,15 @@ class KernelSession:
             UnknownCell: no cell has this id.
             KernelError: the kernel is dead or shut down.
         """
-        cell = self.document.get(cell_id)
-        if cell.cell_type != "code":
+        cell_type, source = self._runner.cell(cell_id)
+        if cell_type != "code":
             now = time.time()
-            execution = Execution(cell.source, author, cell_id, status="ok", queued_at=now,
+            execution = Execution(source, author, cell_id, status="ok", queued_at=now,
                                   started_at=now, finished_at=now)
             execution.done.set()
             return execution
         self._check_runnable()
-        execution = Execution(cell.source, author, cell_id)
+        execution = Execution(source, author, cell_id)
         self._enqueue(execution)
         return execution
 
@@ -1093,7 +634,7 @@ class KernelSession:
             # The kernel ends the wait for input with KeyboardInterrupt; a debugger asks again.
             self._drop_input_request(req)
         if running is not None and req is not None:
-            await _wait_event(req.began, INTERRUPT_START_WAIT)
+            await wait_event(req.began, INTERRUPT_START_WAIT)
         if running is not None and running is self.current and self._ready:
             stopped.append(_label(running))
             if req is not None:
@@ -1136,7 +677,8 @@ class KernelSession:
                 between executions).
         """
         kc = self._client("complete")
-        reply = await self._ask(self._request(lambda: kc.complete(code, cursor_pos)), "completion")
+        reply = await self._ask(self._router.send(lambda: kc.complete(code, cursor_pos)),
+                                "completion")
         content = reply.get("content") or {}
         if content.get("status") != "ok":
             return {"matches": [], "cursor_start": cursor_pos, "cursor_end": cursor_pos}
@@ -1156,7 +698,7 @@ class KernelSession:
             KernelError: the kernel is not running or did not answer in time.
         """
         kc = self._client("inspect")
-        reply = await self._ask(self._request(lambda: kc.inspect(code, cursor_pos)),
+        reply = await self._ask(self._router.send(lambda: kc.inspect(code, cursor_pos)),
                                 "inspection")
         content = reply.get("content") or {}
         if content.get("status") != "ok" or not content.get("found"):
@@ -1177,13 +719,7 @@ class KernelSession:
             raise KernelError(f"The kernel is {self.state}; try again once it is ready.")
         return self._kc
 
-    def _request(self, send: Callable[[], str]) -> _Request:
-        msg_id = send()
-        req = _Request(msg_id, asyncio.get_running_loop().create_future())
-        self._pending[msg_id] = req
-        return req
-
-    async def _ask(self, req: _Request, what: str) -> dict[str, Any]:
+    async def _ask(self, req: Request, what: str) -> dict[str, Any]:
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):
                 return await req.reply
@@ -1191,41 +727,34 @@ class KernelSession:
             raise KernelError(f"The kernel did not answer the {what} request within "
                               f"{REQUEST_TIMEOUT:g} s; it is probably busy running code.") from None
         finally:
-            self._pending.pop(req.msg_id, None)
+            self._router.forget(req)
 
     def _enqueue(self, execution: Execution) -> None:
         execution.queued_at = time.time()
-        self.queue.append(execution)
-        if execution.cell_id is not None:
-            self._update_document(self.document.set_status, execution.cell_id, "queued",
-                                  author=execution.author)
+        self._queue.push(execution)
+        self._runner.queued(execution)
         self._emit(KernelEvent("queued", self.state, execution))
-        self._wakeup.set()
 
     async def _work(self) -> None:
         while self._worker is asyncio.current_task():
-            if self._ready and self.queue:
-                execution = self.queue.pop(0)
-                try:
-                    await self._run(execution)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    logger.exception("Running execution %s failed", execution.id)
-                    self._finish(execution, "error", error={
-                        "ename": "KernelError",
-                        "evalue": f"nbtui could not run this code: {exc}",
-                        "traceback": [],
-                    })
-                continue
-            self._wakeup.clear()
-            await self._wakeup.wait()
+            execution = await self._queue.next(lambda: self._ready)
+            try:
+                await self._run(execution)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.exception("Running execution %s failed", execution.id)
+                self._finish(execution, "error", error={
+                    "ename": "KernelError",
+                    "evalue": f"nbtui could not run this code: {exc}",
+                    "traceback": [],
+                })
 
     async def _run(self, execution: Execution) -> None:
         assert self._kc is not None
         kc = self._kc
         collector = OutputCollector(execution.outputs, displays=self._displays, owner=execution)
-        req = self._request(lambda: kc.execute(execution.code,
+        req = self._router.send(lambda: kc.execute(execution.code,
                                                store_history=execution.store_history,
                                                allow_stdin=True, stop_on_error=False))
         req.execution, req.collector = execution, collector
@@ -1238,9 +767,7 @@ class KernelSession:
             if previous is not None:
                 self._displays.forget(previous)
             self._cell_collectors[cell_id] = collector
-            self._update_document(self.document.set_outputs, cell_id, execution.outputs)
-            self._update_document(self.document.set_status, cell_id, "running",
-                                  author=execution.author, execution_count=None)
+        self._runner.started(execution)
         self._set_state("busy")
         self._emit(KernelEvent("started", self.state, execution))
         await self._wait_settled(req)
@@ -1254,9 +781,9 @@ class KernelSession:
         if self._ready and not self.queue:
             self._set_state("idle")
 
-    async def _wait_settled(self, req: _Request) -> None:
+    async def _wait_settled(self, req: Request) -> None:
         loop = asyncio.get_running_loop()
-        while not await _wait_event(req.settled, KERNEL_POLL_INTERVAL):
+        while not await wait_event(req.settled, KERNEL_POLL_INTERVAL):
             if not req.reply.done():
                 # An interrupt that lands after the kernel took the request but before the
                 # code runs is caught by ipykernel itself ("KeyboardInterrupt caught in
@@ -1272,7 +799,7 @@ class KernelSession:
                                req.msg_id)
                 return
 
-    def _finish_from_reply(self, req: _Request) -> None:
+    def _finish_from_reply(self, req: Request) -> None:
         execution = req.execution
         assert execution is not None
         answered = req.reply.done() and not req.reply.cancelled() and not req.reply.exception()
@@ -1306,7 +833,7 @@ class KernelSession:
             req = self._current_req
             self.current, self._current_req = None, None
             if req is not None:
-                self._pending.pop(req.msg_id, None)
+                self._router.forget(req)
                 req.settle()
                 if execution.cell_id is None and req.collector is not None:
                     self._keep_scratch_displays(req.collector)
@@ -1315,31 +842,11 @@ class KernelSession:
         execution.error = error
         execution.finished_at = time.time()
         if execution.cell_id is not None:
-            self._report_finish(execution, summary)
+            # A later run of the cell still queued: the cell's status is then that run's.
+            waiting = self._queue.waiting_for(execution.cell_id)
+            self._runner.finished(execution, summary, waiting)
         execution.done.set()
         self._emit(KernelEvent("finished", self.state, execution))
-
-    def _report_finish(self, execution: Execution, summary: str) -> None:
-        cell_id = execution.cell_id
-        assert cell_id is not None
-        doc = self.document
-        if execution.status in ("ok", "error"):
-            if execution.status == "error" and execution.error is not None:
-                summary = f"error {execution.error.get('ename', '')}".strip()
-            self._update_document(doc.finish_run, cell_id, execution.status,
-                                  author=execution.author,
-                                  execution_count=execution.execution_count,
-                                  summary=summary or execution.status)
-        elif execution.started_at is not None:
-            self._update_document(doc.finish_run, cell_id, "idle", author=execution.author,
-                                  execution_count=execution.execution_count,
-                                  summary=summary or "aborted")
-        else:
-            self._update_document(doc.set_status, cell_id, "idle", author=execution.author)
-        waiting = next((q for q in self.queue if q.cell_id == cell_id), None)
-        if waiting is not None:
-            # The cell is queued again: its status belongs to the run that is waiting.
-            self._update_document(doc.set_status, cell_id, "queued", author=waiting.author)
 
     def _keep_scratch_displays(self, collector: OutputCollector) -> None:
         if not any(True for _ in collector.display_ids):
@@ -1349,7 +856,7 @@ class KernelSession:
             self._displays.forget(self._scratch_displays.popleft())
 
     def _drop_queue(self, summary: str) -> list[str]:
-        dropped, self.queue = self.queue, []
+        dropped = self._queue.take_all()
         for execution in dropped:
             self._finish(execution, "aborted", summary=summary)
         return [_label(e) for e in dropped]
@@ -1376,7 +883,6 @@ class KernelSession:
     # -- receiving -----------------------------------------------------------------------
 
     async def _read_shell(self, kc: KernelClient) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             try:
                 msg = await kc.get_shell_msg()
@@ -1386,12 +892,7 @@ class KernelSession:
                 logger.exception("Could not read a reply from the kernel")
                 await asyncio.sleep(KERNEL_POLL_INTERVAL)
                 continue
-            req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
-            if req is None or req.reply.done():
-                continue
-            req.reply.set_result(msg)
-            req.replied_at = loop.time()
-            req.check_settled()
+            self._router.on_reply(msg)
 
     async def _read_stdin(self, kc: KernelClient) -> None:
         while True:
@@ -1424,7 +925,7 @@ class KernelSession:
 
     def _on_input_request(self, kc: KernelClient, msg: dict[str, Any]) -> None:
         content = msg.get("content") or {}
-        req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
+        req = self._router.request_of(msg)
         execution = req.execution if req is not None else None
         if execution is not None and execution.done.is_set():
             return  # ended (interrupted, aborted) while its output settled: no one waits
@@ -1443,20 +944,20 @@ class KernelSession:
         self._asking = req
         self._emit(KernelEvent("input_request", self.state, execution))
 
-    def _reply_input(self, req: _Request, value: str, stream: str, echo: str) -> None:
+    def _reply_input(self, req: Request, value: str, stream: str, echo: str) -> None:
         kc = self._kc
         if kc is not None:
             kc.input(value)
         self._drop_input_request(req)
         self._echo_input(req, stream, echo)
 
-    def _echo_input(self, req: _Request, stream: str, text: str) -> None:
+    def _echo_input(self, req: Request, stream: str, text: str) -> None:
         if text and req.collector is not None:
             self._mark_dirty(req.collector.apply(
                 {"header": {"msg_type": "stream"}, "content": {"name": stream, "text": text}},
                 render=False))
 
-    def _drop_input_request(self, req: _Request) -> None:
+    def _drop_input_request(self, req: Request) -> None:
         if self._asking is req:
             self._asking = None
         execution = req.execution
@@ -1485,20 +986,18 @@ class KernelSession:
     def _on_iopub(self, msg: dict[str, Any]) -> None:
         msg_type = msg["header"]["msg_type"]
         content = msg.get("content") or {}
-        req = self._pending.get((msg.get("parent_header") or {}).get("msg_id"))
+        req = self._router.request_of(msg)
         if req is None:
             # A display can be updated from anywhere (a thread, a callback) after its run ended.
-            display_id = _display_id(content) if msg_type == "update_display_data" else None
+            display_id = display_id_of(content) if msg_type == "update_display_data" else None
             if display_id is not None:
                 self._mark_dirty(self._displays.update(
-                    display_id, _mimebundle(content.get("data")),
+                    display_id, mimebundle(content.get("data")),
                     dict(content.get("metadata") or {})))
             return
         if msg_type == "status":
             if content.get("execution_state") == "idle":
-                req.idle = True
-                req.idle_at = asyncio.get_running_loop().time()
-                req.check_settled()
+                self._router.on_idle(req)
             return
         execution = req.execution
         if execution is None or req.collector is None:
@@ -1508,10 +1007,7 @@ class KernelSession:
             count = content.get("execution_count")
             if isinstance(count, int):
                 execution.execution_count = count
-                if execution.cell_id is not None:
-                    self._update_document(self.document.set_status, execution.cell_id,
-                                          "running", author=execution.author,
-                                          execution_count=count)
+                self._runner.counted(execution)
             return
         self._mark_dirty(req.collector.apply(msg, render=False))
 
@@ -1539,18 +1035,8 @@ class KernelSession:
             execution = collector.owner
             if not isinstance(execution, Execution):
                 continue
-            if execution.cell_id is not None and (not execution.done.is_set()
-                                                  or self._cell_shows(execution)):
-                self._update_document(self.document.set_outputs, execution.cell_id,
-                                      execution.outputs)
+            self._runner.outputs(execution)
             self._emit(KernelEvent("outputs", self.state, execution))
-
-    def _cell_shows(self, execution: Execution) -> bool:
-        # The document adopts the outputs list, so identity says whether the cell still shows
-        # this run's outputs (not a later run's, nor outputs the user cleared).
-        cell_id = execution.cell_id
-        return (cell_id is not None and self.document.has(cell_id)
-                and self.document.get(cell_id).outputs is execution.outputs)
 
     async def _watch_process(self) -> None:
         while True:

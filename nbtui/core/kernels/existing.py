@@ -59,6 +59,7 @@ class ExistingKernel:
         self._monitor: AsyncKernelClient | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._beating = True
+        self._answered = False
 
     @property
     def pid(self) -> int | None:
@@ -127,6 +128,7 @@ class ExistingKernel:
         self.transport_warning = TCP_WARNING if self.transport == "tcp" else ""
         self._monitor = self._client()
         self._beating = True
+        self._answered = False
         self._heartbeat = asyncio.get_running_loop().create_task(self._watch_heartbeat())
         try:
             await connect(ZmqKernelClient(self._client(), own_context=True))
@@ -184,9 +186,10 @@ class ExistingKernel:
                         async with asyncio.timeout(HEARTBEAT_TIMEOUT):
                             await socket.recv()
                     except TimeoutError:
-                        self._beating = False
+                        # Silence counts only once the kernel has answered: it may be starting.
+                        self._beating = not self._answered
                         break
-                    self._beating = True
+                    self._answered = self._beating = True
                     await asyncio.sleep(1.0)
             finally:
                 socket.close()

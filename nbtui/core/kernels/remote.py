@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -380,6 +381,8 @@ class RemoteKernelClient:
             conn = self._conn
             frame = await conn.read_message() if conn is not None else None
             if frame is None:
+                if conn is not None:
+                    conn.close()  # closed by the other side; this releases tornado's side
                 if self._closed or not await self._reconnect():
                     return
                 continue
@@ -424,7 +427,7 @@ class RemoteKernelClient:
         self._ping_sent.clear()
         loop = asyncio.get_running_loop()
         lost_at = loop.time()
-        for attempt in range(1_000_000):
+        for attempt in itertools.count():
             await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
             if self._closed:
                 return False
@@ -434,11 +437,13 @@ class RemoteKernelClient:
                 self._dead = str(exc)
                 return False
             except KernelError as exc:
-                if loop.time() - lost_at > DEAD_AFTER and not self._dead:
+                logger.info("Reconnecting to the kernel's websocket failed: %s", exc)
+                if loop.time() - lost_at > DEAD_AFTER:
+                    # Given up: a restart asks the server again.
                     self._dead = (f"The connection to the Jupyter server at "
                                   f"{self._kernel.server_url} was lost and it does not answer "
                                   f"({exc}); restart the kernel once it is back.")
-                logger.info("Reconnecting to the kernel's websocket failed: %s", exc)
+                    return False
                 continue
             logger.info("Reconnected to the kernel's websocket")
             outbox, self._outbox = self._outbox, []
