@@ -37,6 +37,10 @@ TOKEN_VARIABLES = ("NBTUI_SERVER_TOKEN", "JUPYTER_TOKEN")
 REQUEST_TIMEOUT = 60.0
 """Seconds a REST request may take (a kernel start on a cluster can be slow)."""
 
+KERNEL_START_TIMEOUT = 600.0
+"""Seconds the server may take to start or restart a kernel (Enterprise Gateway launches
+kernels in Kubernetes pods or YARN containers, which can take minutes)."""
+
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection to the server (TLS handshake included)."""
 
@@ -133,11 +137,12 @@ class RemoteKernel:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"token {self.token}"} if self.token else {}
 
-    async def _api(self, method: str, path: str, body: Any = None) -> Any:
+    async def _api(self, method: str, path: str, body: Any = None,
+                   timeout: float = REQUEST_TIMEOUT) -> Any:
         request = HTTPRequest(
             self.server_url + path, method=method, headers=self._headers(),
             body=None if body is None and method != "POST" else json.dumps(body or {}),
-            request_timeout=REQUEST_TIMEOUT, connect_timeout=CONNECT_TIMEOUT,
+            request_timeout=timeout, connect_timeout=CONNECT_TIMEOUT,
             ssl_options=self._tls)
         try:
             response = await AsyncHTTPClient().fetch(request)
@@ -203,13 +208,20 @@ class RemoteKernel:
                 kernel that did not start.
         """
         self.display_name, self.language = await self.kernelspec(self.kernel_name)
-        model = await self._api("POST", "/api/kernels", {"name": self.kernel_name})
-        self.kernel_id = str(model["id"])
+        self.kernel_id = await self._start_kernel()
         try:
             await self._connect(connect)
         except BaseException:
             await self.stop()
             raise
+
+    async def _start_kernel(self) -> str:
+        # KERNEL_* variables go along, as Jupyter's own gateway client sends them: Enterprise
+        # Gateway reads KERNEL_USERNAME, KERNEL_NAMESPACE and the like from them.
+        env = {k: v for k, v in os.environ.items() if k.startswith("KERNEL_")}
+        model = await self._api("POST", "/api/kernels", {"name": self.kernel_name, "env": env},
+                                timeout=KERNEL_START_TIMEOUT)
+        return str(model["id"])
 
     async def _connect(self, connect: Connect) -> None:
         assert self.kernel_id is not None
@@ -229,13 +241,13 @@ class RemoteKernel:
             await self.start(connect)
             return
         try:
-            await self._api("POST", f"/api/kernels/{quote(self.kernel_id)}/restart")
+            await self._api("POST", f"/api/kernels/{quote(self.kernel_id)}/restart",
+                            timeout=KERNEL_START_TIMEOUT)
         except _HTTPStatus as exc:
             if exc.status != 404:
                 raise
             # The server no longer has the kernel (it died for good): start a new one.
-            model = await self._api("POST", "/api/kernels", {"name": self.kernel_name})
-            self.kernel_id = str(model["id"])
+            self.kernel_id = await self._start_kernel()
         await self._connect(connect)
 
     async def interrupt(self) -> None:
