@@ -287,11 +287,21 @@ def open_(notebook: str, kernel_name: str | None, socket_path: str | None,
     session = _open_session(notebook, kernel_name, autosave, agent_access, config)
     from nbtui.tui import settings
     from nbtui.tui.app import run_app
-    from nbtui.tui.widgets.images import set_image_mode
+    from nbtui.tui.terminal_query import ask_terminal
+    from nbtui.tui.terminal_query import image_support as terminal_image_support
+    from nbtui.tui.widgets.images import set_image_mode, terminal_cell_size
 
     forced = forced_image_mode(images, os.environ, config)
     if forced is not None:
         set_image_mode(forced)  # type: ignore[arg-type]
+    answers = ask_terminal()
+    if answers is not None:
+        support = None if forced is not None else terminal_image_support(
+            answers, os.environ, pixel_size_known=terminal_cell_size() is not None)
+        if support is not None:
+            log.info("Images: %s (%s)", support.mode, support.reason)
+            set_image_mode(support)
+        settings.use_light_background(answers.light_background)
     settings.use_config(config, problems)
     run_app(session, start=lambda: _start_session(session, socket_path, not no_agent),
             stop=_stop_session, approve=approve)

@@ -33,8 +33,20 @@ of ASCII punctuation (minus, slash, question_mark, ...)."""
 PROBLEM_SECONDS = 30
 """How long the notification of a bad config file stays on screen."""
 
+LIGHT_THEME = "textual-light"
+"""The theme for a terminal with a light background when the config file names none."""
+
 _config: Config | None = None
 _problems: list[str] = []
+_light_background = False
+
+
+def use_light_background(light: bool) -> None:
+    """Say whether the terminal's background is light (it answered OSC 11): without a theme
+    in the config file, the app mounted next uses LIGHT_THEME so that its text stays
+    readable."""
+    global _light_background
+    _light_background = light
 
 
 def use_config(config: Config | None, problems: Sequence[str] = ()) -> None:
@@ -56,6 +68,10 @@ def apply_settings(app: App[Any]) -> None:
         return
     where = display_path(config.path)
     problems: list[str] = []  # the file's problems only the app can see (the CLI logged the rest)
+    if config.theme is None and _light_background:
+        # Chosen for this terminal, not by the human: not written back (the watcher below
+        # is subscribed after this change is announced).
+        app.theme = LIGHT_THEME
     if config.theme is not None:
         if config.theme in app.available_themes:
             app.theme = config.theme
@@ -84,7 +100,10 @@ def apply_settings(app: App[Any]) -> None:
     if _problems or problems:
         app.notify("\n".join([*_problems, *problems]), title="Config file", severity="warning",
                    timeout=PROBLEM_SECONDS, markup=False)
-    app.theme_changed_signal.subscribe(app, lambda theme: _keep_theme(app, config, theme))
+    # After the theme set above has been announced: only themes picked from now on are the
+    # human's to keep.
+    app.call_after_refresh(app.theme_changed_signal.subscribe, app,
+                           lambda theme: _keep_theme(app, config, theme))
 
 
 def _keep_theme(app: App[Any], config: Config, theme: Theme) -> None:

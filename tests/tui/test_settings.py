@@ -99,3 +99,20 @@ def test_every_editor_binding_has_an_editor_id():
     assert all(binding_id and binding_id.startswith("editor.") for binding_id in ids), ids
     assert len(set(ids)) == len(ids)
     assert {"editor.leave", "editor.run", "editor.run_fallback"} <= set(ids)
+
+
+async def test_a_light_terminal_background_gets_a_light_theme_not_saved(notebook, config_file):
+    """When the terminal answered that its background is light and the file names no theme,
+    the app opens in the light theme, and that choice is not written to the file; a theme in
+    the file still wins."""
+    use(config_file, "autosave = 5\n")
+    settings.use_light_background(True)
+    try:
+        async with running_app(notebook(1)) as (app, pilot):
+            assert app.theme == settings.LIGHT_THEME
+        assert config_file.read_text() == "autosave = 5\n"
+        use(config_file, 'theme = "nord"\n')
+        async with running_app(notebook(1)) as (app, pilot):
+            assert app.theme == "nord"
+    finally:
+        settings.use_light_background(False)

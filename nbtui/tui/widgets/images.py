@@ -141,7 +141,7 @@ def image_mode() -> ImageSupport:
     global _support
     if _support is None:
         _support = detect_image_mode(os.environ,
-                                     pixel_size_known=_terminal_cell_size() is not None)
+                                     pixel_size_known=terminal_cell_size() is not None)
         log.info("Images: %s (%s)", _support.mode, _support.reason)
     return _support
 
@@ -182,7 +182,7 @@ def _probe_disabled() -> Iterator[None]:
         sys.__stdout__ = saved  # type: ignore[misc]
 
 
-def _terminal_cell_size() -> tuple[int, int] | None:
+def terminal_cell_size() -> tuple[int, int] | None:
     """The pixel size of a character cell, if the terminal reports it through TIOCGWINSZ."""
     try:
         import fcntl
@@ -212,7 +212,7 @@ def prepare_images() -> None:
         return
     # Asked before stdout is replaced below: inside that block it is no terminal, and every
     # picture would be sized for DEFAULT_CELL_SIZE whatever the font.
-    size = _terminal_cell_size() or DEFAULT_CELL_SIZE
+    size = terminal_cell_size() or DEFAULT_CELL_SIZE
     with _probe_disabled():
         from textual_image import _terminal
 
