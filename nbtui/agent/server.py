@@ -31,14 +31,23 @@ from pydantic import Field, ValidationError
 from nbtui import __version__
 from nbtui.agent import results
 from nbtui.agent.packages import PackageError, install_into_kernel, parse_requirements
-from nbtui.agent.tools import DESTRUCTIVE, INSTALLS, MUTATING, READ_ONLY, register, tool
+from nbtui.agent.tools import (
+    DESTRUCTIVE,
+    INSTALLS,
+    MUTATING,
+    READ_ONLY,
+    Entry,
+    Logs,
+    register,
+    tool,
+)
 from nbtui.agent.transport import current_connection
 from nbtui.agent.variables import VariablesError, list_kernel_variables
 from nbtui.core import policy as access
 from nbtui.core import render
-from nbtui.core.document import Cell, DocumentError, RevisionConflict
+from nbtui.core.document import Cell, DocumentError, RevisionConflict, source_diff
 from nbtui.core.kernel import Execution, KernelError, KernelEvent
-from nbtui.core.session import Activity, NotebookSession
+from nbtui.core.session import NotebookSession
 from nbtui.core.storage import NotebookFileError
 
 log = logging.getLogger(__name__)
@@ -516,6 +525,111 @@ def ids_call(left_out: list[Cell]) -> str:
     return f"read_cells(cell_ids={list_ids([c.id for c in left_out])})"
 
 
+# -- what each tool adds to the activity log the human sees (see tools.Logs) ---------------
+
+
+def run_entries(tools: AgentTools, cell_ids: list[str], timeout: float, result: Result,
+                queued: int | None = None) -> list[Entry]:
+    """A run's entries: how many cells were queued (`queued`, or the code cells among
+    `cell_ids`), then each cell's status, or that it still runs or waits for input."""
+    data = result.structured_content or {}
+    cells = [tools.document.get(cid) for cid in cell_ids if tools.document.has(cid)]
+    statuses = ", ".join(f"{c.id} {c.status}" for c in cells)
+    if data.get("finished"):
+        summary = statuses
+    elif "waiting_for_input" in data:
+        summary = f"waiting for input: {statuses}"
+    else:
+        summary = f"still running after {timeout:g}s: {statuses}"
+    if queued is None:
+        queued = sum(c.cell_type == "code" for c in cells)
+    ids = ", ".join(cell_ids)
+    return [Entry(f"{queued} queued", ids, tool="run_cells"),
+            Entry(summary, ids, tool="run_cells")]
+
+
+def _inserted(tools: AgentTools, args: dict[str, Any], facts: Any, result: Result
+              ) -> list[Entry]:
+    data = result.structured_content or {}
+    cell = data["cells"][0] if args["run"] else data["cell"]
+    entries = [Entry(f"{args['cell_type']} at index {cell['index']}", cell["id"])]
+    if args["run"]:
+        entries += run_entries(tools, [cell["id"]], args["timeout"], result)
+    return entries
+
+
+def _edit_diff(tools: AgentTools, args: dict[str, Any]) -> str:
+    """The diff of the source edit_cell gives the cell (the call's body checks the same)."""
+    tools._check_timeout(args["timeout"])
+    old = tools.document.get(args["cell_id"]).source
+    new = tools.edited_source(args["cell_id"], args["source"], args["old_text"],
+                              args["new_text"], args["replace_all"])
+    return source_diff(old, old if new is None else new)
+
+
+def _edited(tools: AgentTools, args: dict[str, Any], diff: str, result: Result
+            ) -> list[Entry]:
+    entries = [Entry(diff_summary(diff), args["cell_id"])]
+    if args["run"]:
+        entries += run_entries(tools, [args["cell_id"]], args["timeout"], result)
+    return entries
+
+
+def _ran_code(tools: AgentTools, args: dict[str, Any], facts: Any, result: Result
+              ) -> list[Entry]:
+    data = result.structured_content or {}
+    summary = data["status"]
+    if data.get("error"):
+        summary += f" {data['error'].get('ename', '')}"
+    elif data["outputs"]:
+        first = data["outputs"][0]["text"].strip().splitlines()
+        summary += f": {first[0][:80]}" if first else ""
+    if "waiting_for_input" in data:
+        summary += " (waiting for input)"
+    return [Entry(summary, code=args["code"])]
+
+
+def _requirements(tools: AgentTools, args: dict[str, Any]) -> str:
+    return ", ".join(parse_requirements(args["packages"], tools.session.path.parent))
+
+
+INSERT_LOG = Logs(done=_inserted)
+EDIT_LOG = Logs(facts=_edit_diff, done=_edited)
+READ_LOG = Logs(done=lambda tools, args, facts, result: [
+    Entry(f"{len(result.structured_content['cells'])} cells")])
+DELETE_LOG = Logs(
+    facts=lambda tools, args: list(dict.fromkeys(args["cell_ids"])),
+    done=lambda tools, args, ids, result: [Entry(f"{len(ids)} deleted", ", ".join(ids))])
+MOVE_LOG = Logs(done=lambda tools, args, facts, result: [
+    Entry(f"to index {result.structured_content['index']}", args["cell_id"])])
+
+def _cells_queued(tools: AgentTools, args: dict[str, Any]) -> tuple[list[str], int]:
+    """The cells run_cells runs, and how many of them it queues (the code cells)."""
+    ids = tools.cells_to_run(args["cell_ids"], args["all"])
+    return ids, sum(tools.document.get(cid).cell_type == "code" for cid in ids)
+
+
+RUN_CELLS_LOG = Logs(
+    facts=_cells_queued,
+    done=lambda tools, args, facts, result: run_entries(tools, facts[0], args["timeout"],
+                                                        result, queued=facts[1]))
+RUN_CODE_LOG = Logs(done=_ran_code)
+INTERRUPT_LOG = Logs(done=lambda tools, args, facts, result: [Entry(
+    f"stopped {result.structured_content['stopped']}, "
+    f"dequeued {result.structured_content['dequeued']}")])
+RESTART_LOG = Logs(done=lambda tools, args, facts, result: [Entry("restarted")])
+INSTALL_LOG = Logs(
+    facts=_requirements,
+    started=lambda tools, args, what: [Entry("installing " + what)],
+    done=lambda tools, args, what, result: [Entry(result.structured_content["output"])],
+    failed=lambda tools, args, what, exc: [Entry("failed: " + what)],
+    failed_on=(PackageError,))
+VARIABLES_LOG = Logs(done=lambda tools, args, facts, result: [
+    Entry(f"{len(result.structured_content['variables'])} variables")])
+SAVE_LOG = Logs(done=lambda tools, args, facts, result: [
+    Entry(f"{result.structured_content['bytes']} bytes")])
+
+
 class AgentTools:
     """The tools' logic, bound to one session.
 
@@ -541,11 +655,6 @@ class AgentTools:
         return self.session.policy
 
     # -- helpers -------------------------------------------------------------------------
-
-    def log(self, author: str, tool: str, cell_id: str | None = None, summary: str = "",
-            code: str | None = None) -> None:
-        """Add an entry to the activity log the human sees."""
-        self.session.activity.add(Activity(time.time(), author, tool, cell_id, summary, code))
 
     def views(self, cells: list[Cell], *, include_outputs: bool = True,
               max_chars: int = render.DEFAULT_MAX_CHARS, with_source: bool = True) -> CellViews:
@@ -673,7 +782,7 @@ class AgentTools:
 
     # -- tools ---------------------------------------------------------------------------
 
-    @tool("Notebook overview", access.READ, READ_ONLY)
+    @tool("Notebook overview", access.READ, READ_ONLY, log=None)
     async def get_notebook(
         self, ctx: Context,
         start: Annotated[int, Field(description="First cell of the page.")] = 0,
@@ -741,7 +850,7 @@ class AgentTools:
             tail += "\n(... marks a cut preview; read_cells(cell_ids=[...]) shows whole cells)"
         return tool_result(data, header + "\n" + "\n".join(lines) + tail)
 
-    @tool("Read cells", access.READ, READ_ONLY)
+    @tool("Read cells", access.READ, READ_ONLY, log=READ_LOG)
     async def read_cells(
         self, ctx: Context,
         cell_ids: Annotated[list[str] | None, Field(description="Cells to read.")] = None,
@@ -753,7 +862,6 @@ class AgentTools:
     ) -> Annotated[Result, results.Cells]:
         """Source and outputs of cells (by id, index range, or all) within max_chars, images
         included; what is left out is named with the call that reads it."""
-        author = author_of(ctx)
         if cell_ids is not None and (start is not None or end is not None):
             raise ToolFailure("Give either cell_ids or a start/end index range, not both.")
         if max_chars < 100:
@@ -769,7 +877,6 @@ class AgentTools:
                                   f"the notebook has {len(doc)} cells.")
             cells = doc.cells[lo:hi]
         shown = self.views(cells, include_outputs=include_outputs, max_chars=max_chars)
-        self.log(author, "read_cells", None, f"{len(shown.views)} cells")
         data: dict[str, Any] = {"cells": shown.views, "revision": doc.revision}
         text = "\n\n".join(cell_text(v) for v in shown.views) or "(no cells)"
         if shown.left_out:
@@ -787,7 +894,7 @@ class AgentTools:
         return tool_result(data, text, shown.images, sent=images_sent(ctx),
                            image_budget=image_budget)
 
-    @tool("Read one output", access.READ, READ_ONLY)
+    @tool("Read one output", access.READ, READ_ONLY, log=None)
     async def read_output(
         self, ctx: Context, cell_id: CellId,
         output_index: Annotated[int, Field(description="Which output of the cell.")],
@@ -812,7 +919,7 @@ class AgentTools:
                            output_images(cell.outputs, cell_id, [output_index]),
                            sent=images_sent(ctx), resend=True)
 
-    @tool("Insert a cell", access.EDIT, MUTATING,
+    @tool("Insert a cell", access.EDIT, MUTATING, log=INSERT_LOG,
           runs=lambda tools, args: tools._insert_runs(args))
     async def insert_cell(
         self, ctx: Context,
@@ -828,8 +935,6 @@ class AgentTools:
         cell = self.document.insert_cell(source, cell_type, index=index,
                                          after_cell_id=after_cell_id,
                                          before_cell_id=before_cell_id, author=author)
-        self.log(author, "insert_cell", cell.id,
-                 f"{cell_type} at index {self.document.index_of(cell.id)}")
         if run:
             return await self._run_and_report([cell.id], author, timeout, ctx,
                                               with_source=False)
@@ -882,7 +987,8 @@ class AgentTools:
         self._check_timeout(args["timeout"])
         return args["source"]
 
-    @tool("Edit a cell", access.EDIT, MUTATING, runs=lambda tools, args: tools._edit_runs(args))
+    @tool("Edit a cell", access.EDIT, MUTATING, log=EDIT_LOG,
+          runs=lambda tools, args: tools._edit_runs(args))
     async def edit_cell(
         self, ctx: Context, cell_id: CellId,
         source: Annotated[str | None, Field(description="The whole new source.")] = None,
@@ -903,7 +1009,6 @@ class AgentTools:
         new_source = self.edited_source(cell_id, source, old_text, new_text, replace_all)
         cell, diff = self.document.edit_cell(cell_id, new_source, cell_type=cell_type,
                                              author=author, if_revision=if_revision)
-        self.log(author, "edit_cell", cell.id, diff_summary(diff))
         if old_text is None:
             diff = ""  # the agent sent the whole source: a diff would only repeat it
         diff, _ = render.truncate_middle(
@@ -921,14 +1026,11 @@ class AgentTools:
         data = {"cell": view, **({"diff": diff} if diff else {})}
         return tool_result(data, (diff + "\n" if diff else "") + cell_text(view), shown.images)
 
-    @tool("Delete cells", access.EDIT, DESTRUCTIVE)
+    @tool("Delete cells", access.EDIT, DESTRUCTIVE, log=DELETE_LOG)
     async def delete_cells(self, ctx: Context,
                            cell_ids: CellIds) -> Annotated[Result, results.Deleted]:
         """Delete cells; returns their sources so you can put them back."""
-        author = author_of(ctx)
-        deleted = self.document.delete_cells(cell_ids, author=author)
-        self.log(author, "delete_cells", ", ".join(c.id for c in deleted),
-                 f"{len(deleted)} deleted")
+        deleted = self.document.delete_cells(cell_ids, author=author_of(ctx))
         # Sources share the budget fairly; cells past what a short head of each allows are
         # left out (changes_since lists every deletion).
         budget, shown, least = render.DEFAULT_MAX_CHARS, 0, 0
@@ -956,15 +1058,13 @@ class AgentTools:
             text += "\n\n" + data["cells_left_out"]
         return tool_result(data, text)
 
-    @tool("Move a cell", access.EDIT, MUTATING)
+    @tool("Move a cell", access.EDIT, MUTATING, log=MOVE_LOG)
     async def move_cell(self, ctx: Context, cell_id: CellId, index: Index = None,
                         after_cell_id: AfterCell = None, before_cell_id: BeforeCell = None,
                         ) -> Annotated[Result, results.Moved]:
         """Move a cell; returns its new index."""
-        author = author_of(ctx)
         new_index = self.document.move_cell(cell_id, index=index, after_cell_id=after_cell_id,
-                                            before_cell_id=before_cell_id, author=author)
-        self.log(author, "move_cell", cell_id, f"to index {new_index}")
+                                            before_cell_id=before_cell_id, author=author_of(ctx))
         return tool_result({"id": cell_id, "index": new_index},
                            f"cell {cell_id} is now at index {new_index}")
 
@@ -985,7 +1085,8 @@ class AgentTools:
         ids = self.cells_to_run(args["cell_ids"], args["all"])
         return "\n\n".join(self.document.get(cid).source for cid in ids)
 
-    @tool("Run cells", access.RUN, MUTATING, runs=lambda tools, args: tools._cells_code(args))
+    @tool("Run cells", access.RUN, MUTATING, log=RUN_CELLS_LOG,
+          runs=lambda tools, args: tools._cells_code(args))
     async def run_cells(
         self, ctx: Context,
         cell_ids: Annotated[list[str] | None, Field(description="Cells to run, in order.")] =
@@ -1004,21 +1105,12 @@ class AgentTools:
                               *, with_source: bool = True) -> Result:
         self._check_timeout(timeout)
         executions = self.queue_cells(cell_ids, author)
-        self.log(author, "run_cells", ", ".join(cell_ids), f"{len(executions)} queued")
         finished = await self.wait_for(executions, timeout, ctx)
         cells = [self.document.get(cid) for cid in cell_ids if self.document.has(cid)]
-        statuses = ", ".join(f"{c.id} {c.status}" for c in cells)
-        if finished:
-            summary = statuses
-        elif input_wait(executions) is not None:
-            summary = f"waiting for input: {statuses}"
-        else:
-            summary = f"still running after {timeout:g}s: {statuses}"
-        self.log(author, "run_cells", ", ".join(cell_ids), summary)
         return self.run_report(cells, finished, max_chars, executions, ctx=ctx,
                                with_source=with_source)
 
-    @tool("Wait for runs", access.READ, READ_ONLY)
+    @tool("Wait for runs", access.READ, READ_ONLY, log=None)
     async def wait(
         self, ctx: Context,
         cell_ids: Annotated[list[str] | None,
@@ -1075,7 +1167,7 @@ class AgentTools:
             raise ToolFailure("The kernel is dead; call restart_kernel first.")
         return code
 
-    @tool("Run scratch code", access.RUN, MUTATING,
+    @tool("Run scratch code", access.RUN, MUTATING, log=RUN_CODE_LOG,
           runs=lambda tools, args: tools._check_code(args))
     async def run_code(
         self, ctx: Context, code: Annotated[str, Field(description="Python code to run.")],
@@ -1097,22 +1189,13 @@ class AgentTools:
             unreported = self._unreported.setdefault(author, [])
             unreported.append(execution)
             del unreported[:-UNREPORTED_RUNS_KEPT]
-        return self.execution_result(execution, finished, author, ctx)
+        return self.execution_result(execution, finished, ctx)
 
     def execution_result(self, execution: Execution, finished: bool,
-                         author: str, ctx: Context | None = None) -> Result:
+                         ctx: Context | None = None) -> Result:
         """A scratch run's result within DEFAULT_MAX_CHARS (its error's summary first, then
-        its outputs), logged for the human."""
+        its outputs)."""
         data, text, images = self.scratch_view(execution, render.DEFAULT_MAX_CHARS)
-        summary = execution.status
-        if execution.error:
-            summary += f" {execution.error.get('ename', '')}"
-        elif data["outputs"]:
-            first = data["outputs"][0]["text"].strip().splitlines()
-            summary += f": {first[0][:80]}" if first else ""
-        if execution.input_request is not None:
-            summary += " (waiting for input)"
-        self.log(author, "run_code", None, summary, code=execution.code)
         waiting = input_wait([execution])
         if waiting is not None:
             data["waiting_for_input"] = input_waiting(waiting)
@@ -1162,16 +1245,13 @@ class AgentTools:
         run_id = RUN_PREFIX + label[:RUN_ID_CHARS]
         return run_id if run_id in self._runs else "an nbtui check"
 
-    @tool("Interrupt the kernel", access.RUN, DESTRUCTIVE)
+    @tool("Interrupt the kernel", access.RUN, DESTRUCTIVE, log=INTERRUPT_LOG)
     async def interrupt_kernel(self, ctx: Context) -> Annotated[Result, results.Interrupted]:
         """Interrupt the running execution and drop the queue; names the cells (and run
         ids) stopped or dequeued."""
-        author = author_of(ctx)
         outcome = await self.kernel.interrupt()
         for key in ("stopped", "dequeued"):
             outcome[key] = [self.run_label(label) for label in outcome.get(key) or []]
-        self.log(author, "interrupt_kernel", None,
-                 f"stopped {outcome.get('stopped')}, dequeued {outcome.get('dequeued')}")
         for key in ("stopped", "dequeued"):
             names = outcome.get(key) or []
             if len(names) > LISTED_IDS:
@@ -1182,7 +1262,7 @@ class AgentTools:
                 f"{', '.join(outcome['dequeued']) or 'nothing'}.")
         return tool_result(outcome, text)
 
-    @tool("Restart the kernel", access.RUN, DESTRUCTIVE,
+    @tool("Restart the kernel", access.RUN, DESTRUCTIVE, log=RESTART_LOG,
           runs=lambda tools, args: "(restart the kernel)")
     async def restart_kernel(
         self, ctx: Context,
@@ -1190,9 +1270,7 @@ class AgentTools:
             False,
     ) -> Annotated[Result, results.Restarted]:
         """Restart the kernel: all variables are lost, the notebook is kept."""
-        author = author_of(ctx)
         await self.kernel.restart(clear_outputs=clear_outputs)
-        self.log(author, "restart_kernel", None, "restarted")
         state = self.kernel_state()
         return tool_result({"kernel": state},
                            f"The kernel restarted ({state['state']}); all variables are gone.")
@@ -1201,7 +1279,7 @@ class AgentTools:
         requirements = parse_requirements(args["packages"], self.session.path.parent)
         return "pip install " + " ".join(requirements)
 
-    @tool("Install packages", access.RUN, INSTALLS,
+    @tool("Install packages", access.RUN, INSTALLS, log=INSTALL_LOG,
           runs=lambda tools, args: tools._pip_command(args))
     async def install_packages(
         self, ctx: Context,
@@ -1210,38 +1288,29 @@ class AgentTools:
     ) -> Annotated[Result, results.Installed]:
         """Install into the kernel's environment as %pip install does (uv when it has no
         pip). No options."""
-        author = author_of(ctx)
         requirements = parse_requirements(packages, self.session.path.parent)
-        self.log(author, "install_packages", None, "installing " + ", ".join(requirements))
-        try:
-            outcome = await install_into_kernel(self.kernel, requirements, author)
-        except PackageError:
-            self.log(author, "install_packages", None, "failed: " + ", ".join(requirements))
-            raise
+        outcome = await install_into_kernel(self.kernel, requirements, author_of(ctx))
         installed = outcome["installed"]
         assert isinstance(installed, list)
         what = ", ".join(installed[:LISTED_IDS]) + (" …" if len(installed) > LISTED_IDS else "")
         summary = (f"Installed {what} with {outcome['installer']}." if installed else
                    f"Already installed: {', '.join(requirements)} ({outcome['installer']}).")
-        self.log(author, "install_packages", None, summary)
         data = {**outcome, "installed": installed[:LISTED_IDS], "output": summary}
         if len(installed) > LISTED_IDS:
             data["installed_count"] = len(installed)
         return tool_result(data, summary)
 
-    @tool("List variables", access.RUN, READ_ONLY)
+    @tool("List variables", access.RUN, READ_ONLY, log=VARIABLES_LOG)
     async def list_variables(
         self, ctx: Context,
         limit: Annotated[int, Field(description="Variables to list at most.")] = 50,
     ) -> Annotated[Result, results.Variables]:
         """The kernel's variables: name, type and a short summary (shape, dtype, columns or
         a one-line repr)."""
-        author = author_of(ctx)
         if limit < 1:
             raise ToolFailure("limit must be 1 or more.")
         variables, more = await list_kernel_variables(self.kernel, limit,
-                                                      render.DEFAULT_MAX_CHARS, author)
-        self.log(author, "list_variables", None, f"{len(variables)} variables")
+                                                      render.DEFAULT_MAX_CHARS, author_of(ctx))
         data: dict[str, Any] = {"variables": variables}
         text = "\n".join(f"{v['name']}: {v['type']} {v['summary']}" for v in variables)
         if more:
@@ -1252,7 +1321,7 @@ class AgentTools:
             text += "\n" + data["variables_left_out"]
         return tool_result(data, text or "(no variables)")
 
-    @tool("Changes since a revision", access.READ, READ_ONLY)
+    @tool("Changes since a revision", access.READ, READ_ONLY, log=None)
     async def changes_since(
         self, ctx: Context,
         revision: Annotated[int, Field(description="The notebook revision you last saw.")],
@@ -1308,12 +1377,10 @@ class AgentTools:
                     "author": author, "status": run.status, "code": first}))
         return [entry for *_, entry in sorted(entries, key=lambda e: e[:2])]
 
-    @tool("Save the notebook", access.EDIT, MUTATING)
+    @tool("Save the notebook", access.EDIT, MUTATING, log=SAVE_LOG)
     async def save_notebook(self, ctx: Context) -> Annotated[Result, results.Saved]:
         """Write the notebook to disk now."""
-        author = author_of(ctx)
         info = self.session.save()
-        self.log(author, "save_notebook", None, f"{info.bytes_written} bytes")
         data = {"path": info.path, "revision": info.revision, "bytes": info.bytes_written}
         return tool_result(data, f"Saved {info.path} ({info.bytes_written} bytes, revision "
                            f"{info.revision}).")
