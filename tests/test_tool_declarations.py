@@ -13,6 +13,7 @@ from nbtui.agent.tools import declared_tools
 from nbtui.core.document import USER
 from nbtui.core.policy import AgentPolicy
 from tests.conftest import agent, call, call_error, serve_notebook
+from tests.test_agent_tools import tiny_wheel
 
 READ_ONLY_TOOLS = {"get_notebook", "read_output", "wait", "changes_since"}
 """The tools whose calls add nothing to the activity log."""
@@ -102,3 +103,57 @@ async def test_a_failed_install_logs_what_it_tried_and_that_it_failed(served, tm
     assert started[:2] == ("install_packages", None) and started[2].startswith("installing ")
     assert failed == ("install_packages", None, "failed: " + started[2][len("installing "):],
                       None)
+
+
+def result_model(tool: str) -> type:
+    """The result model a tool declares as its output schema."""
+    [method] = [m for name, m, _ in declared_tools(AgentTools.__new__(AgentTools))
+                if name == tool]
+    return inspect.signature(method, eval_str=True).return_annotation.__metadata__[0]
+
+
+async def rendered_call(client, tool: str, **arguments) -> dict:
+    """Call a tool that must succeed and check that its text content is its result model's
+    rendering of its structured content; returns the structured content."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content[0].text
+    model = result_model(tool).model_validate(result.structured_content)
+    assert result.content[0].text == model.render(), tool
+    return result.structured_content
+
+
+async def test_each_result_text_is_its_models_rendering(served, tmp_path):
+    """Every tool's text content is what its result model renders from the structured
+    content it sent, images sent before and edits with run included."""
+    plot = ("import base64, IPython.display as d\n"
+            "d.display(d.Image(base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAf"
+            "FcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')))")
+    async with agent(served.socket) as client:
+        revision = (await rendered_call(client, "get_notebook"))["revision"]
+        first = await rendered_call(client, "insert_cell", source="y = 1")
+        cell_id = first["cell"]["id"]
+        await rendered_call(client, "insert_cell", source="# notes", cell_type="markdown")
+        await rendered_call(client, "edit_cell", cell_id=cell_id, old_text="1", new_text="2")
+        await rendered_call(client, "edit_cell", cell_id=cell_id, old_text="2", new_text="3",
+                            run=True)
+        await rendered_call(client, "edit_cell", cell_id=cell_id, source=plot, run=True)
+        await rendered_call(client, "read_cells", cell_ids=[cell_id])  # the image again
+        await rendered_call(client, "read_cells", start=0, max_chars=100)
+        await rendered_call(client, "read_output", cell_id=cell_id, output_index=0)
+        await rendered_call(client, "run_cells", cell_ids=[cell_id])
+        run = await rendered_call(client, "run_code",
+                                  code="import time; print('so far', flush=True); "
+                                       "time.sleep(1)", timeout=0)
+        await rendered_call(client, "wait", cell_ids=[run["run_id"]], timeout=60)
+        await rendered_call(client, "wait", timeout=60)
+        await rendered_call(client, "run_code", code="{}['missing']")
+        await rendered_call(client, "list_variables", limit=1)
+        await rendered_call(client, "changes_since", revision=revision)
+        await rendered_call(client, "changes_since", revision=10**6)
+        await rendered_call(client, "move_cell", cell_id=cell_id, index=0)
+        await rendered_call(client, "interrupt_kernel")
+        await rendered_call(client, "save_notebook")
+        await rendered_call(client, "delete_cells", cell_ids=[cell_id])
+        await rendered_call(client, "install_packages",
+                            packages=[str(tiny_wheel(tmp_path))])
+        await rendered_call(client, "restart_kernel")

@@ -177,17 +177,18 @@ def images_sent(ctx: Context | None) -> set[str] | None:
     return _images_sent.setdefault(connection, set())
 
 
-def tool_result(data: dict[str, Any], text: str, images: Iterable[Image] = (), *,
+def tool_result(result: results.Result, images: Iterable[Image] = (), *,
                 sent: set[str] | None = None, resend: bool = False,
                 image_budget: int = IMAGE_BUDGET_CHARS) -> types.CallToolResult:
-    """A successful tool result: structured content, its text rendering, and image content.
+    """A successful tool result: the result model's fields as structured content, its
+    rendering as text content, and image content.
 
     Each image goes once per connection (`sent` holds what went before; `resend` sends them
     anyway): one sent before is referred to by the call that sends it again. Images go along
     while they fit in MAX_IMAGES_PER_RESULT and `image_budget` base64 characters; the rest are
     left out, and the result names each one and the call that fetches it.
     """
-    content: list[Any] = [types.TextContent(type="text", text=text)]
+    content: list[Any] = []
     left_out: list[Image] = []
     already: list[Image] = []
     spent = 0
@@ -197,15 +198,14 @@ def tool_result(data: dict[str, Any], text: str, images: Iterable[Image] = (), *
             already.append(image)
             continue
         encoded = base64.b64encode(image.raw).decode()
-        if len(content) > MAX_IMAGES_PER_RESULT or spent + len(encoded) > image_budget:
-            # content[0] is the text: len(content) - 1 images are in already.
+        if len(content) >= MAX_IMAGES_PER_RESULT or spent + len(encoded) > image_budget:
             left_out.append(image)
             continue
         spent += len(encoded)
         content.append(types.ImageContent(type="image", data=encoded, mime_type=image.mime))
         if sent is not None:
             sent.add(digest)
-    notes = []
+    data = result.data()
     if already:
         calls = [i.read_with for i in already if i.read_with]
         note = f"{len(already)} image(s) sent before on this connection, not again"
@@ -213,7 +213,6 @@ def tool_result(data: dict[str, Any], text: str, images: Iterable[Image] = (), *
             more = " …" if len(calls) > LISTED_IDS else ""
             note += f"; {', '.join(calls[:LISTED_IDS])}{more} sends each again"
         data["images_sent_before"] = note + "."
-        notes.append(data["images_sent_before"])
     if left_out:
         calls = [i.read_with for i in left_out if i.read_with]
         note = (f"{len(left_out)} image(s) left out of this reply (at most "
@@ -225,10 +224,10 @@ def tool_result(data: dict[str, Any], text: str, images: Iterable[Image] = (), *
         else:
             note += "; save them to files from the kernel instead."
         data["images_left_out"] = note
-        notes.append(note)
-    if notes:
-        content[0] = types.TextContent(type="text", text="\n".join([text, *notes]))
-    return types.CallToolResult(content=content, structured_content=data)
+    if already or left_out:
+        result = type(result).model_validate(data)
+    text = types.TextContent(type="text", text=result.render())
+    return types.CallToolResult(content=[text, *content], structured_content=result.data())
 
 
 def error_result(message: str) -> types.CallToolResult:
@@ -486,34 +485,6 @@ def source_preview(source: str, lines: int) -> tuple[str, bool]:
     return preview, more
 
 
-def outputs_text(outputs: list[dict[str, Any]]) -> str:
-    """Output views as text."""
-    parts = []
-    for out in outputs:
-        label = out.get("mime") or out.get("output_type")
-        text = out.get("text", "").rstrip()
-        if out.get("traceback"):
-            text += "\n" + out["traceback"].rstrip()
-        parts.append(f"[output {out['output_index']}: {label}]\n{text}")
-    return "\n".join(parts)
-
-
-def cell_text(view: dict[str, Any]) -> str:
-    """A cell view as compact text."""
-    count = view.get("execution_count")
-    prompt = f" [{count}]" if count is not None else ""
-    head = (f"# cell {view['id']} (index {view['index']}, {view['cell_type']}, "
-            f"revision {view['revision']}, {view['status']}{prompt})")
-    parts = [head] + ([view["source"]] if "source" in view else [])
-    if view.get("outputs"):
-        parts.append(outputs_text(view["outputs"]))
-    elif view.get("output_summary"):
-        parts.append(f"[outputs: {view['output_summary']}]")
-    if view.get("outputs_left_out"):
-        parts.append(f"[{view['outputs_left_out']}]")
-    return "\n".join(parts)
-
-
 def cells_left_out(left_out: list[Cell], read_rest: str) -> str:
     """The note for cells a reply had no room for."""
     return (f"{len(left_out)} more cell(s) left out to keep this reply within its budget; "
@@ -735,36 +706,32 @@ class AgentTools:
 
     def run_report(self, cells: list[Cell], finished: bool, max_chars: int,
                    executions: list[Execution],
-                   runs: Iterable[tuple[dict[str, Any], str, list[Image]]] = (), *,
-                   ctx: Context | None = None, with_source: bool = True) -> Result:
-        """The result of run_cells / wait: each cell's view while they fit in `max_chars`,
-        the views of scratch `runs` (view, text, images), and a hint when not finished (saying
-        so when one of `executions` waits for input)."""
+                   runs: Iterable[tuple[dict[str, Any], list[Image]]] = (), *,
+                   ctx: Context | None = None, with_source: bool = True,
+                   model: type[results.Result] = results.Cells, diff: str = "") -> Result:
+        """The result of run_cells / wait (or, as `model`, of insert_cell or edit_cell with
+        run, with the edit's `diff`): each cell's view while they fit in `max_chars`, the
+        views of scratch `runs` (view, images), and a hint when not finished (saying so when
+        one of `executions` waits for input)."""
         shown = self.views(cells, max_chars=max_chars, with_source=with_source)
         data: dict[str, Any] = {"cells": shown.views, "finished": finished,
                                 "kernel": self.kernel_state()}
-        parts = [cell_text(v) for v in shown.views]
+        if diff:
+            data["diff"] = diff
         images = list(shown.images)
         if shown.left_out:
             data["cells_left_out"] = cells_left_out(shown.left_out, ids_call(shown.left_out))
-            parts.append(data["cells_left_out"])
-        for view, text, run_images in runs:
+        for view, run_images in runs:
             data.setdefault("scratch_runs", []).append(view)
-            parts.append(f"# your run {view['run_id']}\n{text}")
             images.extend(run_images)
         waiting = input_wait(executions)
         if waiting is not None:
             data["waiting_for_input"] = input_waiting(waiting)
             data["hint"] = input_wait_hint(waiting)
-            parts.append(data["hint"])
         elif not finished:
             data["hint"] = ("Some cells are still queued or running; call wait(cell_ids=...) "
                             "to keep waiting, or interrupt_kernel to stop them.")
-            parts.append(data["hint"] if parts else
-                         "Scratch runs are still going; call wait again.")
-        if not parts:
-            parts.append(f"The queue is empty; the kernel is {self.kernel.state}.")
-        return tool_result(data, "\n\n".join(parts), images, sent=images_sent(ctx))
+        return tool_result(model.model_validate(data), images, sent=images_sent(ctx))
 
     def kernel_state(self) -> dict[str, Any]:
         """The kernel's name and state, and a warning when its channels are not private."""
@@ -791,15 +758,15 @@ class AgentTools:
     ) -> Annotated[Result, results.Overview]:
         """Overview: kernel, revision, the user's focus, agents; per cell its id, index, type,
         status, source preview and output summary. Paged."""
-        return self.overview(start, limit, preview_lines)
+        return tool_result(self.overview(start, limit, preview_lines))
 
-    def overview(self, start: int = 0, limit: int = 50, preview_lines: int = 3) -> Result:
+    def overview(self, start: int = 0, limit: int = 50, preview_lines: int = 3
+                 ) -> results.Overview:
         """The notebook overview get_notebook returns (also the notebook resource)."""
         if start < 0 or limit < 1 or preview_lines < 0:
             raise ToolFailure("start and preview_lines must be 0 or more, limit 1 or more.")
         doc = self.document
         cells: list[dict[str, Any]] = []
-        lines = []
         spent = 0
         next_start = start + limit if start + limit < len(doc) else None
         for index, cell in enumerate(doc.cells[start:start + limit], start=start):
@@ -814,13 +781,6 @@ class AgentTools:
                 next_start = index
                 break
             cells.append(entry)
-            count = f" [{cell.execution_count}]" if cell.execution_count is not None else ""
-            lines.append(f"{index:>3} {cell.id} {cell.cell_type} r{cell.revision} "
-                         f"{cell.status}{count}" + (f" -> {summary}" if summary else ""))
-            if preview:
-                lines.extend("      " + line for line in preview.splitlines())
-                if more:
-                    lines.append("      ...")
         data = {
             "path": str(self.session.path),
             "kernel": self.kernel_state(),
@@ -835,20 +795,7 @@ class AgentTools:
         }
         if next_start is not None:
             data["next_start"] = next_start
-        focus = (f"the user is on cell {doc.focus.cell_id} ({doc.focus.mode} mode)"
-                 if doc.focus.cell_id is not None else "no one is at the notebook's terminal")
-        header = (f"{self.session.path.name}: {len(doc)} cells, revision {doc.revision}"
-                  f"{' (unsaved changes)' if doc.dirty else ''}; kernel "
-                  f"{self.session.kernel_name} {self.kernel.state}; {focus}; agents: "
-                  f"{', '.join(self.session.agent_names()) or 'none'}")
-        if self.kernel.transport_warning:
-            header += f"\nWarning: {self.kernel.transport_warning}"
-        tail = (f"\n(cells {start}-{start + len(cells) - 1} of {len(doc)}; "
-                f"get_notebook(start={next_start}) for more)"
-                if next_start is not None else "")
-        if any(c["preview_truncated"] for c in cells):
-            tail += "\n(... marks a cut preview; read_cells(cell_ids=[...]) shows whole cells)"
-        return tool_result(data, header + "\n" + "\n".join(lines) + tail)
+        return results.Overview.model_validate(data)
 
     @tool("Read cells", access.READ, READ_ONLY, log=READ_LOG)
     async def read_cells(
@@ -878,7 +825,6 @@ class AgentTools:
             cells = doc.cells[lo:hi]
         shown = self.views(cells, include_outputs=include_outputs, max_chars=max_chars)
         data: dict[str, Any] = {"cells": shown.views, "revision": doc.revision}
-        text = "\n\n".join(cell_text(v) for v in shown.views) or "(no cells)"
         if shown.left_out:
             if cell_ids is not None:
                 read_rest = ids_call(shown.left_out)
@@ -887,12 +833,11 @@ class AgentTools:
                 read_rest = (f"read_cells(start={first}" + (f", end={end})" if end is not None
                                                             else ")"))
             data["cells_left_out"] = cells_left_out(shown.left_out, read_rest)
-            text += "\n\n" + data["cells_left_out"]
         # Images count against max_chars too: those that do not fit are named, with the
         # read_output call that sends each (a note of that takes about LEFT_OUT_NOTE_COST).
         image_budget = max(0, max_chars - len(json.dumps(data)) - _LEFT_OUT_NOTE_COST)
-        return tool_result(data, text, shown.images, sent=images_sent(ctx),
-                           image_budget=image_budget)
+        return tool_result(results.Cells.model_validate(data), shown.images,
+                           sent=images_sent(ctx), image_budget=image_budget)
 
     @tool("Read one output", access.READ, READ_ONLY, log=None)
     async def read_output(
@@ -911,12 +856,8 @@ class AgentTools:
         if limit < 1:
             raise ToolFailure("limit must be 1 or more.")
         text, _mime = render.output_text(cell.outputs[output_index])
-        page = render.page_text(text, offset, limit)
-        end = page["offset"] + len(page["text"])
-        note = (f"\n[characters {page['offset']}-{end} of {page['total']}"
-                + (f"; read_output(offset={end}) for more]" if end < page["total"] else "]"))
-        return tool_result(page, page["text"] + note,
-                           output_images(cell.outputs, cell_id, [output_index]),
+        page = results.Page.model_validate(render.page_text(text, offset, limit))
+        return tool_result(page, output_images(cell.outputs, cell_id, [output_index]),
                            sent=images_sent(ctx), resend=True)
 
     @tool("Insert a cell", access.EDIT, MUTATING, log=INSERT_LOG,
@@ -937,9 +878,9 @@ class AgentTools:
                                          before_cell_id=before_cell_id, author=author)
         if run:
             return await self._run_and_report([cell.id], author, timeout, ctx,
-                                              with_source=False)
+                                              with_source=False, model=results.OneCell)
         view = self.views([cell], with_source=False).views[0]
-        return tool_result({"cell": view}, cell_text(view))
+        return tool_result(results.OneCell(cell=view))
 
     def edited_source(self, cell_id: str, source: str | None, old_text: str | None,
                       new_text: str | None, replace_all: bool) -> str | None:
@@ -1015,16 +956,12 @@ class AgentTools:
             diff, DIFF_MAX_CHARS, read_more=f'read_cells(cell_ids=["{cell.id}"]) shows the source')
         budget = render.DEFAULT_MAX_CHARS - len(diff)
         if run:
-            result = await self._run_and_report([cell.id], author, timeout, ctx, budget,
-                                                with_source=False)
-            if diff:
-                result.structured_content["diff"] = diff
-                result.content[0].text = diff + "\n" + result.content[0].text
-            return result
+            return await self._run_and_report([cell.id], author, timeout, ctx, budget,
+                                              with_source=False, model=results.OneCell,
+                                              diff=diff)
         shown = self.views([cell], max_chars=budget, with_source=False)
-        view = shown.views[0]
-        data = {"cell": view, **({"diff": diff} if diff else {})}
-        return tool_result(data, (diff + "\n" if diff else "") + cell_text(view), shown.images)
+        data = {"cell": shown.views[0], **({"diff": diff} if diff else {})}
+        return tool_result(results.OneCell.model_validate(data), shown.images)
 
     @tool("Delete cells", access.EDIT, DESTRUCTIVE, log=DELETE_LOG)
     async def delete_cells(self, ctx: Context,
@@ -1049,14 +986,12 @@ class AgentTools:
             items.append({"id": cell.id, "cell_type": cell.cell_type, "source": source,
                           **({"source_truncated": True} if cut else {})})
         data: dict[str, Any] = {"deleted": items}
-        text = "\n\n".join(f"deleted {c['id']} ({c['cell_type']}):\n{c['source']}" for c in items)
         if shown < len(deleted):
             before = self.document.revision - len(deleted)
             data["cells_left_out"] = (f"{len(deleted) - shown} more deleted cell(s) left out of "
                                       f"this reply; changes_since(revision={before}) lists "
                                       "every deletion.")
-            text += "\n\n" + data["cells_left_out"]
-        return tool_result(data, text)
+        return tool_result(results.Deleted.model_validate(data))
 
     @tool("Move a cell", access.EDIT, MUTATING, log=MOVE_LOG)
     async def move_cell(self, ctx: Context, cell_id: CellId, index: Index = None,
@@ -1065,8 +1000,7 @@ class AgentTools:
         """Move a cell; returns its new index."""
         new_index = self.document.move_cell(cell_id, index=index, after_cell_id=after_cell_id,
                                             before_cell_id=before_cell_id, author=author_of(ctx))
-        return tool_result({"id": cell_id, "index": new_index},
-                           f"cell {cell_id} is now at index {new_index}")
+        return tool_result(results.Moved(id=cell_id, index=new_index))
 
     def cells_to_run(self, cell_ids: list[str] | None, all_cells: bool) -> list[str]:
         """The cells a run_cells call runs, each checked to exist."""
@@ -1102,13 +1036,15 @@ class AgentTools:
 
     async def _run_and_report(self, cell_ids: list[str], author: str, timeout: float,
                               ctx: Context | None, max_chars: int = render.DEFAULT_MAX_CHARS,
-                              *, with_source: bool = True) -> Result:
+                              *, with_source: bool = True,
+                              model: type[results.Result] = results.Cells, diff: str = ""
+                              ) -> Result:
         self._check_timeout(timeout)
         executions = self.queue_cells(cell_ids, author)
         finished = await self.wait_for(executions, timeout, ctx)
         cells = [self.document.get(cid) for cid in cell_ids if self.document.has(cid)]
         return self.run_report(cells, finished, max_chars, executions, ctx=ctx,
-                               with_source=with_source)
+                               with_source=with_source, model=model, diff=diff)
 
     @tool("Wait for runs", access.READ, READ_ONLY, log=None)
     async def wait(
@@ -1147,7 +1083,7 @@ class AgentTools:
             self._unreported[author] = left
         share = render.DEFAULT_MAX_CHARS // SCRATCH_RUNS_SHARE // max(1, len(own_runs))
         runs = [self.scratch_view(run, share) for run in own_runs]
-        budget = render.DEFAULT_MAX_CHARS - sum(len(json.dumps(view)) for view, _, _ in runs)
+        budget = render.DEFAULT_MAX_CHARS - sum(len(json.dumps(view)) for view, _ in runs)
         return self.run_report(cells, finished, budget, executions, runs, ctx=ctx)
 
     def run_named(self, run_id: str) -> Execution:
@@ -1195,25 +1131,23 @@ class AgentTools:
                          ctx: Context | None = None) -> Result:
         """A scratch run's result within DEFAULT_MAX_CHARS (its error's summary first, then
         its outputs)."""
-        data, text, images = self.scratch_view(execution, render.DEFAULT_MAX_CHARS)
+        data, images = self.scratch_view(execution, render.DEFAULT_MAX_CHARS)
         waiting = input_wait([execution])
         if waiting is not None:
             data["waiting_for_input"] = input_waiting(waiting)
             data["hint"] = input_wait_hint(waiting)
-            text += "\n" + data["hint"]
         elif not finished:
             so_far = "; its output so far is above" if data["outputs"] else ""
             data["hint"] = (f"The code is still running{so_far}. Call wait(cell_ids="
                             f'["{data["run_id"]}"]) for its result, or interrupt_kernel to '
                             "stop it.")
-            text += "\n" + data["hint"]
-        return tool_result(data, text, images, sent=images_sent(ctx))
+        return tool_result(results.Run.model_validate(data), images, sent=images_sent(ctx))
 
     @staticmethod
     def scratch_view(execution: Execution, budget: int
-                     ) -> tuple[dict[str, Any], str, list[Image]]:
+                     ) -> tuple[dict[str, Any], list[Image]]:
         """A scratch run's status, count, error summary and outputs within `budget`
-        characters, as data, as text, and its images."""
+        characters (results.scratch_text renders them), and its images."""
         data: dict[str, Any] = {"run_id": run_id_of(execution), "status": execution.status,
                                 "execution_count": execution.execution_count}
         if execution.error:
@@ -1224,18 +1158,12 @@ class AgentTools:
         views = with_errors(render.output_views(execution.outputs, budget), execution.outputs)
         data["outputs"] = views
         images = output_images(execution.outputs, None, range(len(views)))
-        text = f"status: {execution.status}"
-        if execution.execution_count is not None:
-            text += f" [{execution.execution_count}]"
-        if views:
-            text += "\n" + outputs_text(views)
         if len(views) < len(execution.outputs):
             data["outputs_left_out"] = (f"outputs {len(views)}-{len(execution.outputs) - 1} "
                                         "left out to keep this reply within its budget; print "
                                         "less, or put the code in a cell to page through them "
                                         "with read_output.")
-            text += "\n" + data["outputs_left_out"]
-        return data, text, images
+        return data, images
 
     def run_label(self, label: str) -> str:
         """A cell id or run id for how the kernel names an execution (a cell id, or an
@@ -1257,10 +1185,7 @@ class AgentTools:
             if len(names) > LISTED_IDS:
                 outcome[key] = names[:LISTED_IDS]
                 outcome[f"{key}_count"] = len(names)
-        text = (f"Kernel {outcome['state']}; stopped: "
-                f"{', '.join(outcome['stopped']) or 'nothing'}; dequeued: "
-                f"{', '.join(outcome['dequeued']) or 'nothing'}.")
-        return tool_result(outcome, text)
+        return tool_result(results.Interrupted.model_validate(outcome))
 
     @tool("Restart the kernel", access.RUN, DESTRUCTIVE, log=RESTART_LOG,
           runs=lambda tools, args: "(restart the kernel)")
@@ -1271,9 +1196,7 @@ class AgentTools:
     ) -> Annotated[Result, results.Restarted]:
         """Restart the kernel: all variables are lost, the notebook is kept."""
         await self.kernel.restart(clear_outputs=clear_outputs)
-        state = self.kernel_state()
-        return tool_result({"kernel": state},
-                           f"The kernel restarted ({state['state']}); all variables are gone.")
+        return tool_result(results.Restarted(kernel=self.kernel_state()))
 
     def _pip_command(self, args: dict[str, Any]) -> str:
         requirements = parse_requirements(args["packages"], self.session.path.parent)
@@ -1298,7 +1221,7 @@ class AgentTools:
         data = {**outcome, "installed": installed[:LISTED_IDS], "output": summary}
         if len(installed) > LISTED_IDS:
             data["installed_count"] = len(installed)
-        return tool_result(data, summary)
+        return tool_result(results.Installed.model_validate(data))
 
     @tool("List variables", access.RUN, READ_ONLY, log=VARIABLES_LOG)
     async def list_variables(
@@ -1312,14 +1235,12 @@ class AgentTools:
         variables, more = await list_kernel_variables(self.kernel, limit,
                                                       render.DEFAULT_MAX_CHARS, author_of(ctx))
         data: dict[str, Any] = {"variables": variables}
-        text = "\n".join(f"{v['name']}: {v['type']} {v['summary']}" for v in variables)
         if more:
             data["variables_left_out"] = (
                 f"More variables were left out (a reply lists at most limit={limit} of them and "
                 f"{render.DEFAULT_MAX_CHARS:,} characters); look them up with run_code, e.g. "
                 "[n for n in dir() if n.startswith('df')].")
-            text += "\n" + data["variables_left_out"]
-        return tool_result(data, text or "(no variables)")
+        return tool_result(results.Variables.model_validate(data))
 
     @tool("Changes since a revision", access.READ, READ_ONLY, log=None)
     async def changes_since(
@@ -1330,12 +1251,10 @@ class AgentTools:
         (diff), deleted, moved, run, and run_code runs. Paged (next_revision)."""
         changes = self.document.changes_since(revision)
         if changes is None:
-            overview = self.overview()
-            data = {"revision": self.document.revision, "too_old": True,
-                    "overview": overview.structured_content}
-            return tool_result(data, f"Revision {revision} is too old to diff; here is the "
-                               "whole notebook instead.\n" + overview.content[0].text)
-        described, lines = [], []
+            return tool_result(results.Changes(
+                since=revision, revision=self.document.revision, too_old=True,
+                overview=self.overview().data()))
+        described = []
         spent = 0
         everything = self.with_scratch_runs(changes, revision)
         for change in everything:
@@ -1344,16 +1263,8 @@ class AgentTools:
             if described and spent > render.DEFAULT_MAX_CHARS:
                 break
             described.append(c)
-            extra = {k: v for k, v in c.items() if k not in
-                     ("revision", "kind", "cell_id", "run_id", "author", "diff", "source")}
-            lines.append(f"r{c['revision']} {c['author']} {c['kind']} "
-                         f"{c.get('cell_id') or c.get('run_id')} "
-                         + (json.dumps(extra) if extra else ""))
-            if c.get("diff"):
-                lines.append(c["diff"].rstrip())
-            elif c["kind"] == "insert":
-                lines.append(c.get("source", ""))
-        data: dict[str, Any] = {"revision": self.document.revision, "changes": described}
+        data: dict[str, Any] = {"since": revision, "revision": self.document.revision,
+                                "changes": described}
         if len(described) < len(everything):
             last = described[-1]["revision"]
             data["next_revision"] = last
@@ -1361,9 +1272,7 @@ class AgentTools:
                 f"{len(everything) - len(described)} later change(s) left out to keep this reply "
                 f"within {render.DEFAULT_MAX_CHARS:,} characters; changes_since(revision={last}) "
                 "reads on from here.")
-            lines.append(data["changes_left_out"])
-        return tool_result(data, "\n".join(lines) or
-                           f"No changes since revision {revision}.")
+        return tool_result(results.Changes.model_validate(data))
 
     def with_scratch_runs(self, changes: list[Any], revision: int) -> list[dict[str, Any]]:
         """The document's changes described, with the run_code runs since `revision` put
@@ -1381,9 +1290,8 @@ class AgentTools:
     async def save_notebook(self, ctx: Context) -> Annotated[Result, results.Saved]:
         """Write the notebook to disk now."""
         info = self.session.save()
-        data = {"path": info.path, "revision": info.revision, "bytes": info.bytes_written}
-        return tool_result(data, f"Saved {info.path} ({info.bytes_written} bytes, revision "
-                           f"{info.revision}).")
+        return tool_result(results.Saved(path=info.path, revision=info.revision,
+                                         bytes=info.bytes_written))
 
 
 # -- the MCP server --------------------------------------------------------------------
@@ -1474,8 +1382,7 @@ def build_server(tools: AgentTools) -> NbtuiServer:
                      description="The notebook overview (as get_notebook returns it); "
                                  "subscribe to hear when anything changes.")
     async def notebook_resource() -> str:
-        overview = tools.overview(0, max(1, len(tools.document)), 3)
-        return json.dumps(overview.structured_content)
+        return json.dumps(tools.overview(0, max(1, len(tools.document)), 3).data())
 
     return server
 
