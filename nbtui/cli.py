@@ -119,6 +119,14 @@ def session_options(fn):  # noqa: ANN001, ANN201 - click decorator
     fn = click.option("--agent-access", type=click.Choice(ACCESS_CHOICES), default="run",
                       show_default=True,
                       help="read: agents only read; edit: no code runs; run: everything.")(fn)
+    fn = click.option("--server", "server_url", metavar="URL",
+                      help="Run the kernel on this Jupyter server (Jupyter Server, Kernel "
+                      "Gateway, Enterprise Gateway); its token is read from JUPYTER_TOKEN or "
+                      "NBTUI_SERVER_TOKEN.")(fn)
+    fn = click.option("--existing", "existing_connection_file", metavar="CONNECTION_FILE",
+                      type=click.Path(dir_okay=False),
+                      help="Attach to the running kernel of this connection file, as `jupyter "
+                      "console --existing` does; nbtui neither restarts nor stops it.")(fn)
     return fn
 
 
@@ -138,21 +146,27 @@ def main() -> None:
 
 
 def _open_session(notebook: str, kernel_name: str | None, autosave: float | None, access: str,
-                  config: Config):
+                  config: Config, server_url: str | None = None,
+                  existing_connection_file: str | None = None):
     """The session of a notebook, with the config file's kernel and autosave where the command
-    line and the notebook say nothing."""
+    line and the notebook say nothing; its kernel local, on a server, or an existing one."""
+    from nbtui.core.kernel import KernelError
     from nbtui.core.policy import AgentPolicy
     from nbtui.core.session import DEFAULT_AUTOSAVE_SECONDS, NotebookSession
     from nbtui.core.storage import NotebookFileError
 
+    if existing_connection_file and not Path(existing_connection_file).is_file():
+        raise UserError(f"{existing_connection_file} is not a file; give the connection file "
+                        "of a running kernel (`jupyter --runtime-dir` shows where they are).")
     if kernel_name is None and config.kernel and _named_kernel(Path(notebook)) is None:
         kernel_name = config.kernel
     if autosave is None:
         autosave = DEFAULT_AUTOSAVE_SECONDS if config.autosave is None else config.autosave
     try:
         return NotebookSession(notebook, kernel_name, autosave_seconds=autosave,
-                               policy=AgentPolicy(access=access))
-    except NotebookFileError as exc:
+                               policy=AgentPolicy(access=access), server_url=server_url,
+                               existing_connection_file=existing_connection_file)
+    except (NotebookFileError, KernelError) as exc:
         raise UserError(str(exc)) from None
 
 
@@ -230,7 +244,8 @@ async def _stop_session(session, lock, endpoint) -> None:  # noqa: ANN001
 @click.argument("notebook", type=click.Path(dir_okay=False), callback=require_ipynb)
 @session_options
 def serve(notebook: str, kernel_name: str | None, socket_path: str | None,
-          autosave: float | None, agent_access: str) -> None:
+          autosave: float | None, agent_access: str, server_url: str | None,
+          existing_connection_file: str | None) -> None:
     """Run a notebook session without the terminal UI.
 
     Prints the socket path as the first line on stdout; saves and stops the kernel on
@@ -240,7 +255,8 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None,
 
     setup_logging(to_stderr=True)
     config, _ = _load_config()  # problems go to stderr, through the log
-    session = _open_session(notebook, kernel_name, autosave, agent_access, config)
+    session = _open_session(notebook, kernel_name, autosave, agent_access, config, server_url,
+                            existing_connection_file)
 
     async def run() -> None:
         lock, endpoint = await _start_session(session, socket_path, True)
@@ -279,12 +295,14 @@ def serve(notebook: str, kernel_name: str | None, socket_path: str | None,
               help="How to show images (default: $NBTUI_IMAGES, else the config file's images, "
               "else auto: detect from the terminal).")
 def open_(notebook: str, kernel_name: str | None, socket_path: str | None,
-          autosave: float | None, agent_access: str, no_agent: bool, approve: bool,
+          autosave: float | None, agent_access: str, server_url: str | None,
+          existing_connection_file: str | None, no_agent: bool, approve: bool,
           images: str | None) -> None:
     """Open NOTEBOOK in the terminal UI (created if it does not exist)."""
     setup_logging(to_stderr=False)
     config, problems = _load_config()
-    session = _open_session(notebook, kernel_name, autosave, agent_access, config)
+    session = _open_session(notebook, kernel_name, autosave, agent_access, config, server_url,
+                            existing_connection_file)
     from nbtui.tui import settings
     from nbtui.tui.app import run_app
     from nbtui.tui.terminal_query import ask_terminal
