@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
+import sys
 import textwrap
 
 from nbtui.agent.server import AgentTools
@@ -154,6 +156,11 @@ async def test_each_result_text_is_its_models_rendering(served, tmp_path):
         await rendered_call(client, "interrupt_kernel")
         await rendered_call(client, "save_notebook")
         await rendered_call(client, "delete_cells", cell_ids=[cell_id])
-        await rendered_call(client, "install_packages",
-                            packages=[str(tiny_wheel(tmp_path))])
+        try:
+            installed = await rendered_call(client, "install_packages",
+                                            packages=[str(tiny_wheel(tmp_path))])
+        finally:
+            subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "nbtui-tiny-pkg"],
+                           capture_output=True, check=False)
+        assert installed["installed"] == ["nbtui-tiny-pkg==0.1"]
         await rendered_call(client, "restart_kernel")
