@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from nbtui.core.kernel import KernelSession
+from nbtui.core.kernels.existing import ExistingKernel
+from nbtui.core.kernels.local import LocalKernel
 from nbtui.core.render import excerpt
 
 INSTALL_TIMEOUT = 900.0
@@ -117,6 +120,38 @@ async def installer_for(python: str) -> tuple[str, list[str]]:
                        "installed; install pip there (python -m ensurepip) or install uv.")
 
 
+IN_KERNEL_INSTALL = """\
+import json as _nbtui_json, subprocess as _nbtui_sp, sys as _nbtui_sys
+_nbtui_r = _nbtui_sp.run([_nbtui_sys.executable, "-m", "pip", "install", "--no-input",
+                          "--disable-pip-version-check", *{requirements!r}],
+                         capture_output=True, text=True, stdin=_nbtui_sp.DEVNULL)
+print(_nbtui_json.dumps({{"code": _nbtui_r.returncode,
+                          "output": _nbtui_r.stdout + _nbtui_r.stderr}}))
+del _nbtui_json, _nbtui_sp, _nbtui_sys, _nbtui_r
+"""
+"""Runs pip in the kernel's own environment, on the kernel's machine, and prints its outcome."""
+
+
+async def _run_in_kernel(kernel: KernelSession, requirements: list[str],
+                         author: str) -> tuple[int, str]:
+    local = [r for r in requirements if _looks_like_path(r)]
+    if local:
+        raise PackageError(f"{excerpt(local[0])} is a path on this machine, but the kernel runs "
+                           "on a server; install it from an index or a URL instead.")
+    run = kernel.run_code(IN_KERNEL_INSTALL.format(requirements=requirements), author,
+                          store_history=False)
+    if not await run.wait(INSTALL_TIMEOUT):
+        raise PackageError(f"pip did not finish within {INSTALL_TIMEOUT:g} seconds on the "
+                           "kernel's machine; it is still running there.")
+    text = "".join(o.get("text", "") for o in run.outputs if o.get("output_type") == "stream")
+    try:
+        outcome = json.loads(text.strip().splitlines()[-1])
+        return int(outcome["code"]), str(outcome["output"])
+    except (ValueError, IndexError, KeyError, TypeError):
+        raise PackageError("pip could not be run in the kernel's environment on the server; "
+                           f"the kernel said: {excerpt(text or run.status)}") from None
+
+
 def installed_versions(output: str) -> list[str]:
     """The `name==version` of every package an installer's output says it installed."""
     installed: list[str] = []
@@ -149,8 +184,13 @@ async def install_into_kernel(kernel: KernelSession, requirements: list[str],
             or there is no installer.
     """
     python = await kernel_interpreter(kernel, author)
-    installer, command = await installer_for(python)
-    code, output = await _run(*command, *requirements)
+    if not isinstance(kernel.backend, LocalKernel | ExistingKernel):
+        # The kernel runs on another machine (a Jupyter server): install there, through it.
+        installer = "pip"
+        code, output = await _run_in_kernel(kernel, requirements, author)
+    else:
+        installer, command = await installer_for(python)
+        code, output = await _run(*command, *requirements)
     if code != 0:
         raise PackageError(f"{installer} could not install {', '.join(requirements)} into "
                            f"{python} (exit status {code}); the end of its output:\n"
