@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -882,37 +882,39 @@ class KernelSession:
 
     # -- receiving -----------------------------------------------------------------------
 
-    async def _read_shell(self, kc: KernelClient) -> None:
+    async def _read_forever(self, receive: Callable[[], Awaitable[dict[str, Any]]], what: str,
+                            handle: Callable[[dict[str, Any]], Awaitable[None] | None]) -> None:
+        """Hand every message `receive` gets to `handle`, until cancelled: a message that cannot
+        be read or handled is logged, and the next one is read."""
         while True:
             try:
-                msg = await kc.get_shell_msg()
+                msg = await receive()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("Could not read a reply from the kernel")
-                await asyncio.sleep(KERNEL_POLL_INTERVAL)
-                continue
-            self._router.on_reply(msg)
-
-    async def _read_stdin(self, kc: KernelClient) -> None:
-        while True:
-            try:
-                msg = await kc.get_stdin_msg()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("Could not read an input request from the kernel")
+                logger.exception("Could not read %s from the kernel", what)
                 await asyncio.sleep(KERNEL_POLL_INTERVAL)
                 continue
             try:
-                if msg["header"]["msg_type"] == "input_request":
-                    await self._iopub_settled(kc)
-                    self._on_input_request(kc, msg)
+                handled = handle(msg)
+                if handled is not None:
+                    await handled
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("Could not handle a %s message from the kernel",
                                  msg.get("header", {}).get("msg_type"))
+
+    async def _read_shell(self, kc: KernelClient) -> None:
+        await self._read_forever(kc.get_shell_msg, "a reply", self._router.on_reply)
+
+    async def _read_stdin(self, kc: KernelClient) -> None:
+        async def handle(msg: dict[str, Any]) -> None:
+            if msg["header"]["msg_type"] == "input_request":
+                await self._iopub_settled(kc)
+                self._on_input_request(kc, msg)
+
+        await self._read_forever(kc.get_stdin_msg, "an input request", handle)
 
     async def _iopub_settled(self, kc: KernelClient) -> None:
         loop = asyncio.get_running_loop()
@@ -967,21 +969,12 @@ class KernelSession:
 
     async def _read_iopub(self, kc: KernelClient) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            try:
-                msg = await kc.get_iopub_msg()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("Could not read an output message from the kernel")
-                await asyncio.sleep(KERNEL_POLL_INTERVAL)
-                continue
+
+        def handle(msg: dict[str, Any]) -> None:
             self._last_iopub = loop.time()
-            try:
-                self._on_iopub(msg)
-            except Exception:
-                logger.exception("Could not handle a %s message from the kernel",
-                                 msg.get("header", {}).get("msg_type"))
+            self._on_iopub(msg)
+
+        await self._read_forever(kc.get_iopub_msg, "an output message", handle)
 
     def _on_iopub(self, msg: dict[str, Any]) -> None:
         msg_type = msg["header"]["msg_type"]
