@@ -244,7 +244,8 @@ async def test_changes_since_attributes_user_and_agent(served):
 
 
 async def test_interrupt_stops_the_running_cell_and_drops_the_queue(served):
-    """interrupt_kernel stops a running cell and dequeues the cells behind it."""
+    """interrupt_kernel stops a running cell and dequeues the cells behind it, naming both by
+    their cell ids."""
     doc = served.document
     spin = doc.insert_cell("import time\nwhile True: time.sleep(0.01)", author=USER)
     behind = doc.insert_cell("never = 1", author=USER)
@@ -256,6 +257,7 @@ async def test_interrupt_stops_the_running_cell_and_drops_the_queue(served):
     assert spin.status == "error"
     assert behind.status == "idle" and behind.execution_count is None
     assert data["state"] in ("idle", "busy")
+    assert data["stopped"] == [spin.id] and data["dequeued"] == [behind.id]
 
 
 async def test_save_notebook_writes_a_valid_file(served):

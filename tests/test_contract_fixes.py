@@ -14,7 +14,7 @@ import pytest
 from nbtui.agent.packages import PackageError, installer_for
 from nbtui.core.document import USER
 from nbtui.core.policy import AgentPolicy
-from tests.conftest import agent, call, call_error, poll, serve_notebook
+from tests.conftest import agent, call, call_error, serve_notebook
 from tests.test_agent_tools import tiny_wheel
 from tests.test_reply_budgets import png_output
 
@@ -94,19 +94,6 @@ async def test_timeout_hint_mentions_output_so_far_only_when_there_is_some(serve
         await call(client, "wait", timeout=30)
     assert first["outputs"] and "output so far" in first["hint"]
     assert stopped["stopped"] == [first["run_id"]]
-
-
-async def test_interrupt_names_cells_by_id(served):
-    """interrupt_kernel names the running and the dequeued cells by their cell ids."""
-    doc = served.document
-    spin = doc.insert_cell("import time\nwhile True: time.sleep(0.05)", author=USER)
-    behind = doc.insert_cell("never = 1", author=USER)
-    async with agent(served.socket) as client:
-        await call(client, "run_cells", cell_ids=[spin.id, behind.id], timeout=0)
-        await poll(lambda: spin.status == "running", message="the spinning cell to start")
-        data = await call(client, "interrupt_kernel")
-        await call(client, "wait", timeout=30)
-    assert data["stopped"] == [spin.id] and data["dequeued"] == [behind.id]
 
 
 async def test_scratch_runs_appear_in_changes_since(served):

@@ -4,20 +4,14 @@ with a real kernel (and an agent's run through the real socket)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
+from test_pairing import paired_app
 from textual.pilot import Pilot
 from textual.widgets import Input
 from tui_helpers import running_app, screen_text, wait_until
 
-from nbtui.agent.endpoint import AgentEndpoint
-from nbtui.agent.sessions import SessionLock
-from nbtui.core.session import NotebookSession
 from nbtui.tui.app import NotebookApp
 from nbtui.tui.widgets.editor import CellEditor
 from nbtui.tui.widgets.input_prompt import ANSWER_KEY, InputPrompt
@@ -192,40 +186,12 @@ async def test_random_keys_while_a_cell_keeps_asking_never_trap_the_focus(notebo
         assert not app.ui_errors, f"seed {seed}: {list(app.ui_errors)}"
 
 
-@contextlib.asynccontextmanager
-async def app_with_agents(path: Path) -> AsyncIterator[tuple[NotebookApp, Pilot, str]]:
-    """The app on a session of `path` with its kernel and its agent socket; yields the socket."""
-    session = NotebookSession(path, autosave_seconds=0)
-    endpoint = AgentEndpoint(session)
-    lock = SessionLock(session.path, endpoint.socket_path)
-
-    async def start() -> tuple[SessionLock, AgentEndpoint]:
-        await endpoint.start(lock)
-        await session.start()
-        return lock, endpoint
-
-    async def stop(session: NotebookSession, lock: Any, endpoint: Any) -> None:
-        try:
-            await endpoint.close()
-            await session.close(save=False)
-        finally:
-            lock.release()
-
-    app = NotebookApp(session, start=start)
-    try:
-        async with app.run_test(size=(120, 40), notifications=True) as pilot:
-            await wait_until(pilot, lambda: session.kernel.state == "idle", KERNEL_TIMEOUT,
-                             what="the kernel")
-            yield app, pilot, endpoint.socket_path
-    finally:
-        await app.finish(stop)
-
-
 async def test_an_agents_input_returns_waiting_and_the_human_answers_in_the_app(notebook):
     """An agent's run_code of input() returns at once saying it waits for input; the human
     sees the prompt and answers it; the agent's wait then has the outputs."""
     path = notebook([("code", "x = 1")])
-    async with app_with_agents(path) as (app, pilot, socket), agent(socket) as client:
+    async with paired_app(path, kernel=True, size=(120, 40)) as (app, pilot, socket), \
+            agent(socket) as client:
         call_task = asyncio.ensure_future(call(client, "run_code", code="print('got', "
                                                "input('x? '))", timeout=600))
         prompt = await asked(app, pilot, "x? ")

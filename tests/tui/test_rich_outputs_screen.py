@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import io
-
-from PIL import Image
+from test_outputs import code_cell, png, result
 from tui_helpers import running_app
 
 from tests.test_rich_outputs import assert_multiindex_aligned, recorded_html
-
-
-def code_cell(*outputs: dict, source: str = "df") -> dict:
-    return {"cell_type": "code", "source": source, "metadata": {}, "execution_count": 7,
-            "outputs": list(outputs)}
-
-
-def result(data: dict) -> dict:
-    return {"output_type": "execute_result", "execution_count": 7, "data": data,
-            "metadata": {}}
-
-
-def png(width: int, height: int, colour: tuple[int, int, int]) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(buffer, "PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 async def test_markdown_cell_math_is_unicode_and_code_and_money_stay(notebook):
