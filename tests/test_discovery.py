@@ -227,3 +227,38 @@ async def test_the_agent_is_told_which_notebook_it_has_and_how_to_pick_another(t
         async with agent(served.socket) as client:
             instructions = client.instructions or ""
     assert str(notebook) in instructions and "nbtui attach OTHER.ipynb" in instructions
+
+
+HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b"planted")
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_lock_file_another_user_holds_beside_the_notebook_neither_blocks_nor_is_written():
+    """In a shared directory, another user's `.NAME.nbtui-lock`, held with flock, does not keep
+    the user from opening the notebook, and nbtui writes nothing into it."""
+    import tempfile
+
+    from tests.conftest import as_other_user
+
+    shared = Path(tempfile.mkdtemp(prefix="nbtui-shared-", dir="/tmp"))
+    shared.chmod(0o1777)  # as /tmp is: every user may create files there
+    notebook = shared / "team.ipynb"
+    lock = notebook_lock_path(notebook)
+    holder = subprocess.Popen(as_other_user("-c", HOLD_LOCK, str(lock)), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+        assert lock.stat().st_uid != os.getuid()
+        session_lock = SessionLock(notebook, None)
+        session_lock.release()
+        assert lock.read_bytes() == b"planted"
+    finally:
+        holder.kill()
+        holder.communicate()
+        shutil.rmtree(shared, ignore_errors=True)
