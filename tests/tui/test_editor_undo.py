@@ -50,3 +50,25 @@ async def test_redo_of_a_deletion_of_lines_in_an_editor_one_line_tall_deletes_th
         assert editor.text == ""
         assert editor.cursor_location == (0, 0)
         assert app._exception is None
+
+
+async def test_paste_that_widens_the_line_number_gutter_wraps_the_new_lines():
+    """Pasting ten lines into a one-line cell with line numbers on widens the gutter, so Textual
+    wraps the whole text again instead of the changed range: the new lines are wrapped, the
+    cursor lands at the end of the paste, and nothing raises (found by the key fuzz in CI)."""
+    app = OneEditor()
+    async with app.run_test() as pilot:
+        editor = app.query_one(CellEditor)
+        editor.load_cell("c1", "x", "code", "python")
+        editor.show_line_numbers = True
+        editor.focus()
+        await pilot.pause()
+        width = editor.gutter_width
+        app.copy_to_clipboard("\n".join(f"line{i}" for i in range(10)))
+        editor.action_paste()
+        await pilot.pause()
+        assert editor.gutter_width > width
+        assert editor.document.line_count == 10
+        assert editor.wrapped_document.height == 10
+        assert editor.cursor_location == (9, 5)
+        assert app._exception is None

@@ -96,6 +96,8 @@ class EditorDocument(Document):
         self._plain = [_is_plain(line) for line in self._lines]
         self._widths: list[int] = []
         self._tab_width = -1
+        self.edits = 0
+        """How many changes the text has had: tells a wrapping whether it is out of date."""
 
     def replace_range(self, start: Location, end: Location, text: str) -> EditResult:
         top, bottom = sorted((start, end))
@@ -106,6 +108,7 @@ class EditorDocument(Document):
         self._plain[changed] = [_is_plain(line) for line in self._lines[top[0]:new_bottom + 1]]
         if self._tab_width >= 0:
             self._widths[changed] = [self._width(row) for row in range(top[0], new_bottom + 1)]
+        self.edits += 1
         self._on_change(top[0], bottom[0], new_bottom)
         return result
 
@@ -136,20 +139,28 @@ class EditorWrappedDocument(WrappedDocument):
     sum over every line (asked once per line drawn), and the editor, as tall as its text, is
     resized by every new line, which wraps the whole text again at the same width."""
 
-    _wrapped_at: tuple[int, int] | None = None
+    _wrapped_at: tuple[int, int, int] | None = None
+    """The width, tab width and edit count of the text when it was last wrapped."""
 
     @property
     def height(self) -> int:
         return len(self._offset_to_line_info)
 
+    def _edits(self) -> int:
+        document = self.document
+        return document.edits if isinstance(document, EditorDocument) else -1
+
     def wrap(self, width: int, tab_width: int | None = None) -> None:
-        # Edits keep the wrapping up to date (wrap_range): only a new width needs a new one.
-        if self._wrapped_at == (width, tab_width or self._tab_width):
+        # Edits keep the wrapping up to date (wrap_range): only a new width, or an edit that
+        # Textual wraps with wrap() instead (one that widens the gutter), needs a new one.
+        if self._wrapped_at == (width, tab_width or self._tab_width, self._edits()):
             return
         super().wrap(width, tab_width)
-        self._wrapped_at = (width, self._tab_width)
+        self._wrapped_at = (width, self._tab_width, self._edits())
 
     def wrap_range(self, start: Location, old_end: Location, new_end: Location) -> None:
+        if self._wrapped_at is not None:
+            self._wrapped_at = (*self._wrapped_at[:2], self._edits())
         row = start[0]
         document = self.document
         if (not self._width and row == old_end[0] == new_end[0] < len(self._tab_width_cache)
