@@ -981,6 +981,10 @@ class KernelSession:
         content = msg.get("content") or {}
         req = self._router.request_of(msg)
         if req is None:
+            if msg_type in ("comm_open", "comm_msg", "comm_close"):
+                # Widgets change from anywhere (a thread, a callback), after their run too.
+                self._mark_dirty(self._displays.apply_comm(msg))
+                return
             # A display can be updated from anywhere (a thread, a callback) after its run ended.
             display_id = display_id_of(content) if msg_type == "update_display_data" else None
             if display_id is not None:

@@ -1,8 +1,9 @@
 """Kernel output messages made into nbformat outputs, one execution at a time.
 
 :class:`OutputCollector` turns IOPub messages into nbformat v4 output dicts (streams merged with
-``\\r`` progress bars collapsed, ``clear_output(wait=True)``, display-id updates, bounded memory).
-It is pure, so it is tested against recorded message sequences without a kernel.
+``\\r`` progress bars collapsed, ``clear_output(wait=True)``, display-id updates, widgets drawn as
+text, bounded memory). It is pure, so it is tested against recorded message sequences without a
+kernel.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+
+from nbtui.core.widgets import WIDGET_VIEW_MIME, WidgetStore, view_model_id
 
 STREAM_KEEP_HEAD = 500_000
 """Characters kept from the start of one stream output once it outgrows its cap."""
@@ -26,15 +29,26 @@ _ERASED_BY_CR = re.compile(r"[^\n]*\r")
 _JSON_MIME = re.compile(r"^application/(.*\+)?json$")
 
 
+def widget_key(model_id: str) -> str:
+    """The key under which outputs showing a widget model are indexed beside display ids (the
+    NUL keeps it apart from any display id a kernel names)."""
+    return f"\0widget:{model_id}"
+
+
 class DisplayIndex:
     """Which collectors hold outputs with a given display id, across all runs of a session.
 
     Display ids are transient (the kernel names a display so that it can update it later): they
-    live only here, in memory, and are never written into the notebook.
+    live only here, in memory, and are never written into the notebook. Outputs that show a
+    widget are indexed the same way under their model (:func:`widget_key`), and the session's
+    widget models live in :attr:`widgets`.
     """
 
     def __init__(self) -> None:
         self._holders: dict[str, list[OutputCollector]] = {}
+        self.widgets = WidgetStore()
+        """The kernel's widget models, shared by every run (a widget shown by one cell can be
+        changed by another)."""
 
     def register(self, display_id: str, collector: OutputCollector) -> None:
         """Record that `collector` holds an output with `display_id`."""
@@ -59,6 +73,20 @@ class DisplayIndex:
             del self._holders[display_id]
         return changed
 
+    def apply_comm(self, msg: dict[str, Any]) -> list[OutputCollector]:
+        """Apply a comm message (comm_open, comm_msg, comm_close) to the widget models, and
+        redraw the outputs that show a model it changed.
+
+        Returns:
+            The collectors whose outputs changed.
+        """
+        changed: list[OutputCollector] = []
+        for model_id in self.widgets.apply(msg):
+            for collector in self._holders.get(widget_key(model_id), ()):
+                if collector.refresh_widget(model_id) and collector not in changed:
+                    changed.append(collector)
+        return changed
+
     def forget(self, collector: OutputCollector) -> None:
         """Stop updating `collector`'s outputs (its run was replaced or is too old)."""
         for display_id in list(collector.display_ids):
@@ -69,8 +97,9 @@ class DisplayIndex:
                 self._holders.pop(display_id, None)
 
     def clear(self) -> None:
-        """Forget every display (the kernel that made them is gone)."""
+        """Forget every display and widget (the kernel that made them is gone)."""
         self._holders.clear()
+        self.widgets.clear()
 
 
 class _StreamText:
@@ -240,8 +269,9 @@ class OutputCollector:
         """Apply one IOPub message.
 
         Args:
-            msg: a Jupyter message (`header.msg_type` and `content` are read); messages that are
-                not outputs (status, execute_input, comm_*) are ignored.
+            msg: a Jupyter message (`header.msg_type` and `content` are read); comm messages
+                change widgets (:meth:`DisplayIndex.apply_comm`); other messages that are not
+                outputs (status, execute_input) are ignored.
             render: bring stream text up to date now. The session passes False and calls
                 :meth:`render` once per burst instead.
 
@@ -267,6 +297,8 @@ class OutputCollector:
             changed = [self]
         elif msg_type in ("display_data", "execute_result"):
             changed = self._add_display(msg_type, content)
+        elif msg_type in ("comm_open", "comm_msg", "comm_close"):
+            changed = self.displays.apply_comm(msg)
         elif msg_type == "error":
             self._take_pending_clear()
             traceback = content.get("traceback") or []
@@ -310,6 +342,33 @@ class OutputCollector:
             output["metadata"] = metadata
         return True
 
+    def refresh_widget(self, model_id: str) -> bool:
+        """Redraw the text of this collector's outputs that show the widget `model_id`.
+
+        The text goes to the bundle's text/plain, which is what every view reads and what
+        Jupyter shows where it cannot draw the widget; a closed model's views show nothing
+        (and their model id is emptied, as JupyterLab records a removed view).
+
+        Returns:
+            Whether any output changed.
+        """
+        text = self.displays.widgets.text(model_id)
+        if text is None:
+            return False
+        closed = self.displays.widgets.closed(model_id)
+        changed = False
+        for output in self._display_outputs.get(widget_key(model_id), ()):
+            data = output["data"]
+            # A new dict: whoever compares bundles sees the change.
+            drawn = {**data, "text/plain": text}
+            view = data.get(WIDGET_VIEW_MIME)
+            if closed and isinstance(view, dict):
+                drawn[WIDGET_VIEW_MIME] = {**view, "model_id": ""}
+            if drawn != data:
+                output["data"] = drawn
+                changed = True
+        return changed
+
     # -- internals -------------------------------------------------------------------------
 
     def _take_pending_clear(self) -> None:
@@ -340,6 +399,12 @@ class OutputCollector:
         if display_id:
             self._display_outputs.setdefault(display_id, []).append(output)
             self.displays.register(display_id, self)
+        model_id = view_model_id(data)
+        if model_id is not None:
+            key = widget_key(model_id)
+            self._display_outputs.setdefault(key, []).append(output)
+            self.displays.register(key, self)
+            self.refresh_widget(model_id)
         return [self, *(c for c in changed if c is not self)]
 
     def _append(self, output: dict[str, Any]) -> None:
