@@ -346,12 +346,8 @@ def attach(target: str | None, wait_seconds: float) -> None:
             and not target.lower().endswith(".ipynb")):
         raise UserError(f"{target} is neither a socket nor a .ipynb notebook, so there is no "
                         "session of it to attach to.")
-    async def run() -> str:
-        reader, writer = await connect_to_session(target, wait_seconds)
-        return await bridge(reader, writer)
-
     try:
-        ended = asyncio.run(run())
+        ended = bridge(connect_to_session(target, wait_seconds))
     except (SessionError, paths.UnsafeDirectory) as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:

@@ -6,18 +6,25 @@ and adds almost nothing to a round trip.
 
 from __future__ import annotations
 
-import asyncio
 import os
+import queue
+import socket
 import threading
+import time
 from contextlib import suppress
 
 from nbtui.agent.sessions import SessionError, check_server, resolve_target
 
 CHUNK = 256 * 1024
 
+RETRY_SECONDS = 0.1
+"""How often `--wait` tries to connect again while the session is not there yet."""
 
-async def connect_to_session(target: str | None, wait_seconds: float
-                             ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+DRAIN_SECONDS = 10
+"""How long answers already on their way may take to arrive once the client stops sending."""
+
+
+def connect_to_session(target: str | None, wait_seconds: float) -> socket.socket:
     """Find the session's socket and connect, retrying for up to `wait_seconds` while the
     session is not there yet (or is still starting to listen). Nothing is sent before the
     server is known to run as this user.
@@ -26,41 +33,31 @@ async def connect_to_session(target: str | None, wait_seconds: float
         SessionError: no session could be reached in time, or the server is another user's.
         paths.UnsafeDirectory: the runtime directory is not private to this user.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + max(0.0, wait_seconds)
+    deadline = time.monotonic() + max(0.0, wait_seconds)
     while True:
         try:
             socket_path = resolve_target(target)
-            reader, writer = await asyncio.open_unix_connection(socket_path)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(socket_path)
+            except OSError:
+                sock.close()
+                raise
             break
         except OSError as exc:
             error = SessionError(f"Cannot connect to the nbtui session at {socket_path}: "
                                  f"{exc.strerror or exc}.")
         except SessionError as exc:
             error = exc
-        if loop.time() >= deadline:
+        if time.monotonic() >= deadline:
             raise error
-        await asyncio.sleep(0.1)
+        time.sleep(RETRY_SECONDS)
     try:
-        check_server(writer.get_extra_info("socket"), socket_path)
+        check_server(sock, socket_path)
     except SessionError:
-        writer.transport.abort()
+        sock.close()
         raise
-    return reader, writer
-
-
-def _stdin_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes],
-                  fd: int) -> None:
-    # A daemon thread, because a blocking read of a terminal or pipe cannot be cancelled and
-    # must not keep the process alive once the session is gone.
-    while True:
-        try:
-            data = os.read(fd, CHUNK)
-        except OSError:
-            data = b""
-        loop.call_soon_threadsafe(queue.put_nowait, data)
-        if not data:
-            return
+    return sock
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -70,45 +67,59 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-async def bridge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 stdin_fd: int = 0, stdout_fd: int = 1) -> str:
+def bridge(sock: socket.socket, stdin_fd: int = 0, stdout_fd: int = 1) -> str:
     """Pipe stdin to the socket and the socket to stdout until either side ends.
+
+    Each direction is a thread doing blocking reads and writes: a byte read is passed on at
+    once, with no event loop to wake in between (an agent's every call crosses twice).
 
     Returns:
         Why it ended: "client" (stdin closed) or "session" (the session went away).
     """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    threading.Thread(target=_stdin_reader, args=(loop, queue, stdin_fd), daemon=True).start()
+    ended: queue.Queue[str] = queue.Queue()
 
-    async def upstream() -> str:
+    def upstream() -> None:
         while True:
-            data = await queue.get()
+            try:
+                data = os.read(stdin_fd, CHUNK)
+            except OSError:
+                data = b""
             if not data:
                 with suppress(OSError):
-                    writer.write_eof()
-                return "client"
-            writer.write(data)
-            await writer.drain()
+                    sock.shutdown(socket.SHUT_WR)
+                ended.put("client")
+                return
+            try:
+                sock.sendall(data)
+            except OSError:
+                ended.put("session")
+                return
 
-    async def downstream() -> str:
+    def downstream() -> None:
         while True:
-            data = await reader.read(CHUNK)
+            try:
+                data = sock.recv(CHUNK)
+            except OSError:
+                data = b""
             if not data:
-                return "session"
-            await asyncio.to_thread(_write_all, stdout_fd, data)
+                ended.put("session")
+                return
+            try:
+                _write_all(stdout_fd, data)
+            except OSError:
+                ended.put("client")  # nobody reads our stdout any more
+                return
 
-    up = asyncio.create_task(upstream())
-    down = asyncio.create_task(downstream())
+    # Daemon threads: a blocking read of a terminal or pipe cannot be cancelled and must not
+    # keep the process alive once either side is gone.
+    threading.Thread(target=upstream, daemon=True, name="attach-up").start()
+    down = threading.Thread(target=downstream, daemon=True, name="attach-down")
+    down.start()
     try:
-        done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
-        if up in done and not down.done():
+        first = ended.get()
+        if first == "client" and down.is_alive():
             # The client is done sending; let the answers already on their way arrive.
-            with suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(down), 10)
-            return "client"
-        return "session"
+            down.join(DRAIN_SECONDS)
+        return first
     finally:
-        for task in (up, down):
-            task.cancel()
-        writer.close()
+        sock.close()
