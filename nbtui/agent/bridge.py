@@ -20,9 +20,6 @@ CHUNK = 256 * 1024
 RETRY_SECONDS = 0.1
 """How often `--wait` tries to connect again while the session is not there yet."""
 
-DRAIN_SECONDS = 10
-"""How long answers already on their way may take to arrive once the client stops sending."""
-
 
 def connect_to_session(target: str | None, wait_seconds: float) -> socket.socket:
     """Find the session's socket and connect, retrying for up to `wait_seconds` while the
@@ -117,9 +114,10 @@ def bridge(sock: socket.socket, stdin_fd: int = 0, stdout_fd: int = 1) -> str:
     down.start()
     try:
         first = ended.get()
-        if first == "client" and down.is_alive():
-            # The client is done sending; let the answers already on their way arrive.
-            down.join(DRAIN_SECONDS)
+        if first == "client":
+            # The client is done sending but may still read: the session answers what it
+            # asked and then closes, and a client that stopped reading ends the wait too.
+            down.join()
         return first
     finally:
         sock.close()

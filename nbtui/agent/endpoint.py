@@ -73,7 +73,8 @@ class AgentEndpoint:
         lowlevel = self.server._lowlevel_server
         try:
             async with socket_streams(reader, writer, on_message=on_message,
-                                      label=f"agent connection {connection.id}") as (rd, wr):
+                                      label=f"agent connection {connection.id}",
+                                      answer_after_eof=True) as (rd, wr):
                 await lowlevel.run(rd, wr, lowlevel.create_initialization_options())
         finally:
             self.session.agent_detached(connection.id)

@@ -137,6 +137,7 @@ async def socket_streams(
     *,
     on_message: Callable[[types.JSONRPCMessage], None] | None = None,
     label: str = "the connection",
+    answer_after_eof: bool = False,
 ) -> AsyncIterator[tuple[object, object]]:
     """MCP read/write streams over a connected socket's asyncio streams.
 
@@ -150,6 +151,9 @@ async def socket_streams(
         on_message: called with each incoming message before it is handed on (used to learn
             the client's name from `initialize`).
         label: names the peer in the log.
+        answer_after_eof: keep the incoming stream open after the peer has finished sending
+            until each of its requests is answered (a server's side: a client that sends a
+            run and closes its end, `echo ... | nbtui attach`, still gets the result).
 
     Yields:
         (read_stream, write_stream) as the MCP SDK's sessions expect them.
@@ -161,6 +165,9 @@ async def socket_streams(
     invalid_messages = 0
     troubles: list[str] = []
     dropped = False
+    unanswered: set[object] = set()
+    all_answered = asyncio.Event()
+    all_answered.set()
 
     async def wait_for_peer() -> None:
         nonlocal dropped
@@ -194,6 +201,17 @@ async def socket_streams(
         error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
         await send(json.dumps(error).encode() + b"\n")
 
+    def expect_answer(message: types.JSONRPCMessage) -> None:
+        if isinstance(message, types.JSONRPCRequest):
+            unanswered.add(message.id)
+            all_answered.clear()
+        elif (isinstance(message, types.JSONRPCNotification)
+              and message.method == "notifications/cancelled"):
+            # A cancelled request gets no answer.
+            unanswered.discard((message.params or {}).get("requestId"))
+            if not unanswered:
+                all_answered.set()
+
     async def pump_in() -> None:
         async with read_send:
             try:
@@ -212,16 +230,28 @@ async def socket_streams(
                         continue
                     if on_message is not None:
                         on_message(message)
+                    if answer_after_eof:
+                        expect_answer(message)
                     await wait_for_peer()
                     await read_send.send(SessionMessage(message))
             except ConnectionError:
                 troubles.append("reset the connection")
+                return
+            # Each request is bounded by its own timeout; a peer that left entirely makes the
+            # answers' writes fail, which counts them as answered all the same.
+            await all_answered.wait()
 
     async def pump_out() -> None:
         async with write_recv:
             async for session_message in write_recv:
-                data = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                message = session_message.message
+                data = message.model_dump_json(by_alias=True, exclude_unset=True)
                 await send(data.encode() + b"\n")
+                if (unanswered and isinstance(message, types.JSONRPCResponse | types.JSONRPCError)
+                        and message.id in unanswered):
+                    unanswered.discard(message.id)
+                    if not unanswered:
+                        all_answered.set()
 
     try:
         async with anyio.create_task_group() as tg:
