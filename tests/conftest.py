@@ -31,6 +31,14 @@ OTHER_UID = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
 """A Python the other user can run: the test environment's own lives under /root (0700)."""
 
+# pytest imports readline before this file, and readline exports COLUMNS=80 and LINES=24 into
+# the C environment (not os.environ); pytest-xdist's workers inherit them into os.environ. A
+# program a test starts (nbtui in a tmux pane, a terminal under Xvfb) would then size itself
+# 80x24 whatever its terminal is.
+for variable in ("COLUMNS", "LINES"):
+    os.environ.pop(variable, None)
+    os.unsetenv(variable)
+
 
 def as_other_user(*args: str) -> list[str]:
     """The command that runs the system Python with `args` as uid/gid OTHER_UID.

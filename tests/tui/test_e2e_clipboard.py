@@ -12,10 +12,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_e2e_tmux import NBTUI, TIMEOUT, TmuxPane, log_of
 from tui_helpers import write_notebook
 
 from tests.conftest import poll
-from tests.tui.test_e2e_tmux import NBTUI, TIMEOUT, TmuxPane, log_of
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import test_e2e_tmux
 from test_e2e_tmux import NBTUI, TIMEOUT, TmuxPane
 from tui_helpers import write_notebook
 
@@ -21,10 +20,9 @@ LONG_CELL = "\n".join(f"x{i} = {i}" for i in range(40))
 
 
 @pytest.fixture
-def small_pane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TmuxPane]:
+def small_pane(tmp_path: Path) -> Iterator[TmuxPane]:
     """A private tmux server whose pane is 80x24, killed after the test."""
-    monkeypatch.setattr(test_e2e_tmux, "SIZE", ("80", "24"))
-    terminal = TmuxPane(tmp_path)
+    terminal = TmuxPane(tmp_path, size=(80, 24))
     yield terminal
     terminal.close()
 
@@ -32,8 +30,8 @@ def small_pane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tmux
 async def test_completion_list_at_the_bottom_of_an_80x24_terminal(tmp_path, small_pane):
     """Tab on the bottom line of the screen shows the completions' entries on screen above
     it; down and enter insert one; the status bar shows the socket's file name."""
-    socket_dir = tmp_path / "sockets" / "of" / "nbtui"
-    socket_dir.mkdir(parents=True, mode=0o700)
+    socket_dir = tmp_path / "sock"  # short: under pytest-xdist tmp_path is 10 characters longer
+    socket_dir.mkdir(mode=0o700)
     path = write_notebook(tmp_path / "bottom.ipynb", [("code", LONG_CELL)])
     small_pane.start(tmp_path, NBTUI, "open", "--socket", str(socket_dir / "bottom-e2e.sock"),
                      path.name)

@@ -28,7 +28,7 @@ from tests.test_cli import alive
 
 NBTUI = str(Path(sys.executable).with_name("nbtui"))
 TIMEOUT = 40
-SIZE = ("120", "40")
+SIZE = (120, 40)
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -44,10 +44,12 @@ class TmuxPane:
 
     Args:
         tmp_path: where the server's configuration goes.
+        size: the pane's columns and lines.
     """
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, size: tuple[int, int] = SIZE) -> None:
         self.server = f"nbtui-test-{uuid.uuid4().hex[:8]}"
+        self.size = size
         self.config = tmp_path / "tmux.conf"
         self.config.write_text("set -g remain-on-exit on\nset -g status off\n")
         self.env = {**os.environ, "TERM": os.environ.get("TERM") or "xterm-256color"}
@@ -60,7 +62,7 @@ class TmuxPane:
                               capture_output=True, text=True, check=False, env=self.env).stdout
 
     def start(self, cwd: Path, *command: str) -> None:
-        """Run `command` in a 120x40 pane, with the test's nbtui directories.
+        """Run `command` in the pane, with the test's nbtui directories.
 
         A one-line `sh` wrapper writes the exit status to a file: under load, tmux 3.3 can mark
         the pane dead on end-of-file before it reaps the process, and then never records the
@@ -70,7 +72,8 @@ class TmuxPane:
                for arg in ("-e", f"{key}={os.environ[key]}")]
         self.status_file = self.config.with_name("exit-status")
         wrapper = ["sh", "-c", '"$@"; echo $? > "$0"', str(self.status_file), *command]
-        self.tmux("new-session", "-d", "-s", "main", "-x", SIZE[0], "-y", SIZE[1],
+        self.tmux("new-session", "-d", "-s", "main", "-x", str(self.size[0]),
+                  "-y", str(self.size[1]),
                   "-c", str(cwd), *env, "-e", "TERM=tmux-256color", *wrapper)
 
     def screen(self) -> str:
