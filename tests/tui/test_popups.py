@@ -4,6 +4,8 @@ screen and off the line being edited, wherever that line is."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 
 from test_pairing import paired_app
 from textual.geometry import Region
@@ -163,22 +165,23 @@ def status_line(app: NotebookApp) -> str:
     return screen_text(app).splitlines()[-1]
 
 
-async def test_status_bar_shows_a_long_socket_path_shortened_at_80_columns(
-        notebook, tmp_path, monkeypatch):
+async def test_status_bar_shows_a_long_socket_path_shortened_at_80_columns(notebook, monkeypatch):
     """At 80 columns a socket path too long for the line is shortened in the middle of its
     directory, with home as ~ and its file name whole; a session without a socket says so."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    directory = tmp_path / "sockets" / "for" / "nbtui"
-    directory.mkdir(parents=True, mode=0o700)
-    socket_path = str(directory / "analysis-0123456789.sock")
-    path = notebook(1)
-    async with paired_app(path, size=SMALL, socket_path=socket_path) as (app, pilot, _):
-        line = await wait_until(pilot, lambda: ".sock" in status_line(app)
-                                and status_line(app), what="the socket in the status bar")
-        shown = line.rsplit("│ ", 1)[1].strip()
-        assert shown == "~/…/analysis-0123456789.sock", line
-        assert shown.endswith("/analysis-0123456789.sock"), line
-        assert "nb.ipynb" in line and "COMMAND" in line
+    # Not tmp_path: under pytest-xdist it leaves a socket path below it too little room.
+    with tempfile.TemporaryDirectory(prefix="nbtui-home-") as home:
+        monkeypatch.setenv("HOME", home)
+        directory = Path(home, "sockets", "for", "nbtui")
+        directory.mkdir(parents=True, mode=0o700)
+        socket_path = str(directory / "analysis-0123456789.sock")
+        path = notebook(1)
+        async with paired_app(path, size=SMALL, socket_path=socket_path) as (app, pilot, _):
+            line = await wait_until(pilot, lambda: ".sock" in status_line(app)
+                                    and status_line(app), what="the socket in the status bar")
+            shown = line.rsplit("│ ", 1)[1].strip()
+            assert shown == "~/…/analysis-0123456789.sock", line
+            assert shown.endswith("/analysis-0123456789.sock"), line
+            assert "nb.ipynb" in line and "COMMAND" in line
 
     async with running_app(path, size=SMALL) as (app, pilot):
         line = await wait_until(pilot, lambda: app.owns_notebook and status_line(app),
