@@ -4,6 +4,8 @@ the view with an up-to-date text."""
 
 from __future__ import annotations
 
+import asyncio
+
 import nbformat
 
 from nbtui.core.document import USER
@@ -76,3 +78,34 @@ async def test_a_widget_changed_after_its_run_redraws_its_cell(served):
         await poll(lambda: "▏ 100%" in shown(), message="the bar at 100% after the runs")
         read = await call(client, "read_cells", cell_ids=[cell.id])
     assert "Files: ▕" + "█" * 20 + "▏ 100%" in joined(read["cells"][0]["outputs"])
+
+
+async def test_agent_reads_a_running_bars_current_text(served, tmp_path):
+    """While a cell's tqdm bar is part way, the agent reads its current count (17/30) through
+    read_cells, and the finished count once the run ends."""
+    flag = tmp_path / "go-on"
+    cell = served.document.insert_cell(
+        "import os, time\n"
+        "from tqdm.auto import tqdm\n"
+        "bar = tqdm(total=30)\n"
+        "bar.update(17)\n"
+        "bar.refresh()\n"
+        f"while not os.path.exists({str(flag)!r}):\n"
+        "    time.sleep(0.01)\n"
+        "bar.update(13)\n"
+        "bar.close()", author=USER)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    async with agent(served.socket) as client:
+        await call(client, "run_cells", cell_ids=[cell.id], timeout=0.1)
+        while True:
+            read = (await call(client, "read_cells", cell_ids=[cell.id]))["cells"][0]
+            if "17/30" in joined(read["outputs"]):
+                break
+            assert loop.time() < deadline, f"no 17/30 in {read['outputs']}"
+            await asyncio.sleep(0.02)
+        assert read["status"] == "running" and "57%" in joined(read["outputs"])
+        flag.touch()
+        waited = await call(client, "wait", cell_ids=[cell.id], timeout=30)
+    assert "100%" in joined(waited["cells"][0]["outputs"])
+    assert "30/30" in joined(waited["cells"][0]["outputs"])
