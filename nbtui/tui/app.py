@@ -24,15 +24,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import click
-from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.keys import format_key
-from textual.message import Message
-from textual.message_pump import MessagePump
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.worker import WorkerFailed
 
 from nbtui.core.document import DocumentEvent
@@ -41,6 +37,7 @@ from nbtui.core.kernel import KernelError, KernelEvent
 from nbtui.core.policy import ACCESS_MODES, EDIT, READ, RUN
 from nbtui.core.session import Activity, NotebookSession
 from nbtui.core.storage import FileChangedOnDisk, NotebookFileError
+from nbtui.tui import textual_private as private
 from nbtui.tui.messages import (
     ActivityAdded,
     AgentAccessRequested,
@@ -103,66 +100,6 @@ UI_ERRORS_KEPT = 20
 UI_ERROR_NOTICE_SECONDS = 10.0
 """How long the one-line notice of a failed UI handler stays; the same error again within
 this time is only logged."""
-
-_CARRY_ON_SITES = frozenset({Timer._tick.__code__, MessagePump._flush_next_callbacks.__code__})
-"""Where Textual catches a timer's or a scheduled callback's exception, leaving the widget that
-ran it working: after such a failure the app can carry on."""
-
-
-MIN_TIMER_DELAY = 0.001
-"""The shortest delay a timer is given: Textual 8.2.8's Timer spins the event loop forever on
-a negative delay and never fires on 0, and its toasts ask for one when a notification expires
-while its toast is being built (a frozen app at 100% CPU)."""
-
-
-def _clamp_timer_delays() -> None:
-    """Give every timer (set_timer, set_interval) a delay of at least MIN_TIMER_DELAY."""
-    for name in ("set_timer", "set_interval"):
-        original = getattr(MessagePump, name)
-        if getattr(original, "_nbtui_clamped", False):
-            continue
-
-        def clamped(pump: MessagePump, *args: Any, _original: Any = original,
-                    **kwargs: Any) -> Timer:
-            if args:
-                args = (max(args[0], MIN_TIMER_DELAY), *args[1:])
-            for key in ("delay", "interval"):
-                if key in kwargs:
-                    kwargs[key] = max(kwargs[key], MIN_TIMER_DELAY)
-            return _original(pump, *args, **kwargs)
-
-        functools.update_wrapper(clamped, original)
-        clamped._nbtui_clamped = True  # type: ignore[attr-defined]
-        setattr(MessagePump, name, clamped)
-
-
-def _guard_message_handlers() -> None:
-    """Make a failing message handler (key bindings and actions included) cost one message.
-
-    Textual reports an exception raised while a widget handles a message to the app, which
-    exits, and stops that widget's message loop for good. Here the failure is reported through
-    the running `NotebookApp` instead and the widget goes on to its next message. Building a
-    widget (its compose and mount) is left to Textual: after that fails, what is on screen
-    cannot be trusted. Other apps in the process keep Textual's behaviour.
-    """
-    original = MessagePump._dispatch_message
-    if getattr(original, "_nbtui_guard", False):
-        return
-
-    @functools.wraps(original)
-    async def dispatch(pump: MessagePump, message: Message) -> None:
-        try:
-            await original(pump, message)
-        except Exception as error:
-            app = pump.app
-            if not isinstance(app, NotebookApp) or isinstance(
-                    message, (events.Compose, events.Mount)):
-                raise
-            app.report_ui_error(error)
-
-    dispatch._nbtui_guard = True  # type: ignore[attr-defined]
-    MessagePump._dispatch_message = dispatch  # type: ignore[method-assign]
-
 
 def log_file_path() -> str | None:
     """The file the root logger writes to (None: it writes to no file that keeps anything)."""
@@ -228,8 +165,8 @@ class NotebookApp(App[None]):
         """The latest failures `report_ui_error` reported, oldest first."""
         self._ui_error_notices: dict[str, float] = {}
         """When the human was last told of a failure, by exception type."""
-        _guard_message_handlers()
-        _clamp_timer_delays()
+        private.guard_message_handlers(NotebookApp)
+        private.clamp_timer_delays()
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -335,7 +272,7 @@ class NotebookApp(App[None]):
             self.report_ui_error(error.error)
             return
         caught_at = error.__traceback__.tb_frame.f_code if error.__traceback__ else None
-        if caught_at in _CARRY_ON_SITES:
+        if caught_at in private.CARRY_ON_SITES:
             self.report_ui_error(error)
             return
         super()._handle_exception(error)
@@ -648,7 +585,7 @@ class NotebookApp(App[None]):
         scopes = [(title, found) for title, _widget, found in self._command_scopes(editing=True)]
         # Keys that work only inside the find bar or the input line: in the help, not the
         # palette (which runs commands on the notebook).
-        scopes[-1:-1] = [(title, commands(cls.BINDINGS, self._keymap)) for title, cls in (
+        scopes[-1:-1] = [(title, commands(cls.BINDINGS, private.keymap(self))) for title, cls in (
             ("The find bar (/ or ctrl+f)", FindBar), ("The input line (a cell asks)", InputPrompt),
             ("The full-screen image (I)", ImageViewScreen))]
         sections = [(title, [(command.key_text, command.description) for command in found])
@@ -791,7 +728,7 @@ class NotebookApp(App[None]):
     def _command_scopes(self, *, editing: bool) -> list[tuple[str, Any, list[Command]]]:
         """(help section, widget that runs them, commands) for every widget with commands,
         the keys as the user's keymap has them; the editor's only when `editing`."""
-        keymap = self._keymap  # the remaps set by set_keymap (the user's settings)
+        keymap = private.keymap(self)  # the remaps set by set_keymap (the user's settings)
         scopes: list[tuple[str, Any, type]] = [
             ("Command mode (the cell list)", self.view, NotebookView),
             ("Edit mode (typing in a cell)", self.pane.editor, CellEditor),

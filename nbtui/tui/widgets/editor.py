@@ -19,31 +19,24 @@ opens a block (ends with `:`); it looks at the cursor's line only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from itertools import pairwise
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.binding import Binding, BindingType
 from textual.geometry import Offset, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
-from textual.widgets.text_area import (
-    Document,
-    DocumentNavigator,
-    EditResult,
-    Location,
-    WrappedDocument,
-)
+from textual.widgets.text_area import DocumentNavigator, Location
 
+from nbtui.tui import textual_private as private
 from nbtui.tui.messages import RunRequested
+from nbtui.tui.textual_private import EditorDocument, EditorWrappedDocument, deliver_alt_enter
 from nbtui.tui.widgets.highlight import LONG_LINE, LineHighlighter, lexer_for
 
 INDENT = "    "
@@ -61,129 +54,6 @@ _STRING_OR_COMMENT = re.compile(r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|#""")
 
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _OPENING = {closing: opening for opening, closing in _BRACKETS.items()}
-
-ALT_ENTER = "\x1b\r"
-"""What tmux, and every terminal not using the kitty keyboard protocol, sends for alt+enter."""
-
-
-@dataclass(frozen=True)
-class _NamedKey:
-    """A key name where Textual's table of sequences expects a member of its Keys enum."""
-
-    value: str
-
-
-def deliver_alt_enter() -> None:
-    """Make ESC CR arrive as alt+enter (Textual 8.2.8 reads it as enter: it drops the alt of
-    any key that is not a character), so that run-and-insert works in tmux; idempotent."""
-    ANSI_SEQUENCES_KEYS.setdefault(ALT_ENTER, (_NamedKey("alt+enter"),))  # type: ignore[arg-type]
-
-
-class EditorDocument(Document):
-    """The editor's text: reports which lines each change touched, and keeps what the text area
-    asks for on every key (the whole text, the widest line) instead of recomputing it.
-
-    Args:
-        text: the initial text.
-        on_change: called with (top line, its old bottom line, its new bottom line) after each
-            change.
-    """
-
-    def __init__(self, text: str, on_change: Callable[[int, int, int], None]) -> None:
-        super().__init__(text)
-        self._on_change = on_change
-        self._text: str | None = None
-        self._plain = [_is_plain(line) for line in self._lines]
-        self._widths: list[int] = []
-        self._tab_width = -1
-        self.edits = 0
-        """How many changes the text has had: tells a wrapping whether it is out of date."""
-
-    def replace_range(self, start: Location, end: Location, text: str) -> EditResult:
-        top, bottom = sorted((start, end))
-        result = super().replace_range(start, end, text)
-        new_bottom = result.end_location[0]
-        self._text = None
-        changed = slice(top[0], bottom[0] + 1)
-        self._plain[changed] = [_is_plain(line) for line in self._lines[top[0]:new_bottom + 1]]
-        if self._tab_width >= 0:
-            self._widths[changed] = [self._width(row) for row in range(top[0], new_bottom + 1)]
-        self.edits += 1
-        self._on_change(top[0], bottom[0], new_bottom)
-        return result
-
-    def is_plain(self, row: int) -> bool:
-        """Whether each character of a line takes one cell (printable ASCII: no tabs)."""
-        return self._plain[row]
-
-    @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text = super().text
-        return self._text
-
-    def get_size(self, tab_width: int) -> Size:
-        if tab_width != self._tab_width:
-            self._tab_width = tab_width
-            self._widths = [self._width(row) for row in range(len(self._lines))]
-        return Size(max(self._widths, default=0), len(self._lines))
-
-    def _width(self, row: int) -> int:
-        line = self._lines[row]
-        # A plain line is as wide as it is long (measuring 100 KB costs milliseconds).
-        return len(line) if self._plain[row] else cell_len(line.expandtabs(self._tab_width))
-
-
-class EditorWrappedDocument(WrappedDocument):
-    """Textual's wrapped document, minus two costs that grow with the text: its height is a
-    sum over every line (asked once per line drawn), and the editor, as tall as its text, is
-    resized by every new line, which wraps the whole text again at the same width."""
-
-    _wrapped_at: tuple[int, int, int] | None = None
-    """The width, tab width and edit count of the text when it was last wrapped."""
-
-    @property
-    def height(self) -> int:
-        return len(self._offset_to_line_info)
-
-    def _edits(self) -> int:
-        document = self.document
-        return document.edits if isinstance(document, EditorDocument) else -1
-
-    def wrap(self, width: int, tab_width: int | None = None) -> None:
-        # Edits keep the wrapping up to date (wrap_range): only a new width, or an edit that
-        # Textual wraps with wrap() instead (one that widens the gutter), needs a new one.
-        if self._wrapped_at == (width, tab_width or self._tab_width, self._edits()):
-            return
-        super().wrap(width, tab_width)
-        self._wrapped_at = (width, self._tab_width, self._edits())
-
-    def wrap_range(self, start: Location, old_end: Location, new_end: Location) -> None:
-        if self._wrapped_at is not None:
-            self._wrapped_at = (*self._wrapped_at[:2], self._edits())
-        row = start[0]
-        document = self.document
-        if (not self._width and row == old_end[0] == new_end[0] < len(self._tab_width_cache)
-                and isinstance(document, EditorDocument) and document.is_plain(row)):
-            # An edit within a plain line, unwrapped: only its tab widths (none) can change;
-            # Textual would split the whole line on tabs with a regex, per key.
-            self._tab_width_cache[row] = [0] if document[row] else []
-            return
-        super().wrap_range(start, old_end, new_end)
-
-    def location_to_offset(self, location: Location) -> Offset:
-        row, column = location
-        document = self.document
-        if (not self._width and 0 <= row < len(self._line_index_to_offsets)
-                and isinstance(document, EditorDocument) and document.is_plain(row)):
-            # Columns are cells: no need to measure the line up to the cursor (per key).
-            return Offset(min(column, len(document[row])), self._line_index_to_offsets[row][0])
-        return super().location_to_offset(location)
-
-
-def _is_plain(line: str) -> bool:
-    return line.isascii() and line.isprintable()
-
 
 def _indentation(line: str) -> str:
     return line[:len(line) - len(line.lstrip())]
@@ -305,9 +175,9 @@ class CellEditor(TextArea):
             return
         event.stop()
         event.prevent_default()
-        self._restart_blink()
+        private.restart_blink(self)
         start, end = self.selection
-        self._replace_via_keyboard("\n" + self._new_line_indent(min(start, end)), start, end)
+        private.replace_as_typed(self, "\n" + self._new_line_indent(min(start, end)), start, end)
 
     def _new_line_indent(self, location: Location) -> str:
         """The indentation of a line started at `location`: that of the text before it, one
@@ -327,7 +197,7 @@ class CellEditor(TextArea):
     def _set_document(self, text: str, language: str | None) -> None:
         # Textual's plain-text branch, with a document that reports each change's lines (the
         # editor never uses tree-sitter: pygments highlights, see DrawnLineHighlights).
-        self._highlight_query = None
+        private.clear_highlight_query(self)
         self.document = EditorDocument(text, self._lines_changed)
         self.highlighter.reset(self.document.line_count)
         self.wrapped_document = EditorWrappedDocument(self.document,
@@ -335,14 +205,14 @@ class CellEditor(TextArea):
         self.navigator = DocumentNavigator(self.wrapped_document)
         self._build_highlight_map()
         self.move_cursor((0, 0))
-        self._rewrap_and_refresh_virtual_size()
+        private.rewrap(self)
 
     def _recompute_cursor_offset(self) -> None:
         # Textual's undo and redo resize the text area (which can show or hide a scrollbar and
         # so scroll to the cursor) before they move the cursor into the changed text: until
         # then it may be on a line that is gone. Moving it places it again.
-        self._cursor_offset = self.wrapped_document.location_to_offset(
-            self.clamp_visitable(self.cursor_location))
+        private.set_cursor_offset(self, self.wrapped_document.location_to_offset(
+            self.clamp_visitable(self.cursor_location)))
 
     def _lines_changed(self, top: int, old_bottom: int, new_bottom: int) -> None:
         highlighter = self.highlighter
@@ -351,7 +221,7 @@ class CellEditor(TextArea):
         if old_bottom != new_bottom or self.soft_wrap:
             unchanged_from = None  # the lines below moved
         # Forget the drawn lines that changed; the others are drawn as before.
-        cache = self._line_cache
+        cache = private.line_cache(self)
         for key in list(cache.keys()):
             row = key[2]  # TextArea.render_line's key: size, scroll_x, absolute_y, ...
             if row >= first and (unchanged_from is None or row < unchanged_from):
@@ -381,7 +251,7 @@ class CellEditor(TextArea):
     def _render_long_line(self, row: int, line: str) -> Strip:
         # TextArea draws a line whole and crops it, which costs milliseconds for 100 KB. This
         # draws the visible columns with the same styles (a plain line: columns are cells).
-        theme = self._theme
+        theme = private.text_area_theme(self)
         base_style = theme.base_style if theme and theme.base_style else self.rich_style
         width = self.scrollable_content_region.width
         first = self.scroll_offset.x
@@ -396,7 +266,8 @@ class CellEditor(TextArea):
 
         selection = self.selection
         cursor_row, cursor_column = selection.end
-        on_cursor_row = cursor_row == row and self._has_cursor
+        shown = private.cursor_shown(self)
+        on_cursor_row = cursor_row == row and shown
         cursor_line_style = (theme.cursor_line_style
                              if theme and self.highlight_cursor_line and on_cursor_row else None)
         stylize(cursor_line_style, 0, len(line) + 1)
@@ -409,13 +280,13 @@ class CellEditor(TextArea):
                                                             (first, last)):
                 stylize(theme.syntax_styles.get(name), start, end)
         bracket = self.matching_bracket_location
-        if theme and self.match_cursor_bracket and bracket is not None and self._has_cursor \
+        if theme and self.match_cursor_bracket and bracket is not None and shown \
                 and selection.start == selection.end:
             if on_cursor_row:
                 stylize(theme.bracket_matching_style, cursor_column, cursor_column + 1)
             if bracket[0] == row:
                 stylize(theme.bracket_matching_style, bracket[1], bracket[1] + 1)
-        if cursor_row == row and self._draw_cursor and theme:
+        if cursor_row == row and private.cursor_drawn(self) and theme:
             stylize(theme.cursor_style, cursor_column, cursor_column + 1)
         strip = Strip(text.render(self.app.console), text.cell_len)
         line_style = (cursor_line_style if cursor_row == row and self.highlight_cursor_line

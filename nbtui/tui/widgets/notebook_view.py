@@ -352,13 +352,11 @@ class NotebookView(ScrollView, can_focus=True):
         self._styles = {name.removeprefix("notebook-view--"): get(name, partial=True)
                         for name in self.COMPONENT_CLASSES}
         syntax = {}
-        if self.app.current_theme is not None and not self.app.current_theme.dark:
-            from textual._text_area_theme import TextAreaTheme
+        from nbtui.tui.textual_private import TextAreaTheme
 
+        if self.app.current_theme is not None and not self.app.current_theme.dark:
             theme = TextAreaTheme.get_builtin_theme("github_light")
         else:
-            from textual._text_area_theme import TextAreaTheme
-
             theme = TextAreaTheme.get_builtin_theme("vscode_dark")
         if theme is not None:
             syntax = dict(theme.syntax_styles)
