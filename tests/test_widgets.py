@@ -133,9 +133,7 @@ def test_models_stay_bounded_and_closed_ones_are_dropped():
     store = WidgetStore(max_models=50)
     for run in range(40):
         for msg in recorded("tqdm_auto"):
-            msg = json.loads(json.dumps(msg).replace('"comm_id": "', f'"comm_id": "{run}-')
-                             .replace("IPY_MODEL_", f"IPY_MODEL_{run}-"))
-            store.apply(msg)
+            store.apply(renamed(msg, f"{run}-"))
     assert len(store) == 50
     before = len(store)
     box = next(m for m in recorded("tqdm_leave_false") if m["header"]["msg_type"] == "comm_close")
@@ -147,6 +145,30 @@ def test_models_stay_bounded_and_closed_ones_are_dropped():
     replay("tqdm_auto", OutputCollector(displays=displays))
     displays.clear()
     assert len(displays.widgets) == 0
+
+
+def renamed(msg: dict, prefix: str) -> dict:
+    """A recorded message with every model id given a prefix (another run's models)."""
+    return json.loads(json.dumps(msg).replace('"comm_id": "', f'"comm_id": "{prefix}')
+                      .replace("IPY_MODEL_", f"IPY_MODEL_{prefix}"))
+
+
+def test_a_live_bar_outlasts_many_short_bars_beyond_the_cap():
+    """An outer bar still updating keeps its box while inner bars (leave=False, whose children
+    the kernel never closes) push the store past its cap: its text stays live."""
+    store = WidgetStore(max_models=30)
+    outer = recorded("tqdm_auto")
+    shown = next(i for i, m in enumerate(outer) if m["header"]["msg_type"] == "display_data")
+    box = outer[shown]["content"]["data"][WIDGET_VIEW_MIME]["model_id"]
+    for msg in outer[:shown]:
+        store.apply(msg)
+    updates = [m for m in outer[shown:] if m["header"]["msg_type"] == "comm_msg"]
+    for epoch, update in enumerate(updates):
+        for msg in recorded("tqdm_leave_false"):
+            store.apply(renamed(msg, f"inner{epoch}-"))
+        store.apply(update)
+        assert len(store) <= 30
+    assert store.text(box) == replay("tqdm_auto").outputs[0]["data"]["text/plain"]
 
 
 def test_long_text_values_are_cut():

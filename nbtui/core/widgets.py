@@ -5,8 +5,9 @@ model's state, displays an ``application/vnd.jupyter.widget-view+json`` bundle n
 then sends each change as a ``comm_msg`` (``method: update``) and ends with ``comm_close``. A
 browser draws the model; :class:`WidgetStore` keeps the part of each model's state that says
 what it shows and draws it as text instead: tqdm's notebook bar (an ``HBox`` of ``HTML``,
-``FloatProgress``, ``HTML``) becomes ``train: 57%▕███████████▍        ▏ 17/30 [00:00<00:00]``,
-other controls their description and value.
+``FloatProgress``, ``HTML``) becomes tqdm's own line with a bar of blocks,
+``train:  63% ▕████████████▋       ▏ 19/30 [00:00<00:00, 88.48it/s]``, other controls their
+description and value (``n: 5``, ``☑ Fast``, ``[ Go ]``).
 
 nbtui never answers the kernel's comms: ipywidgets' kernel side needs no reply to show or update
 a widget (a browser's requests, such as ``request_state``, only serve the browser).
@@ -38,7 +39,7 @@ BAR_WIDTH = 20
 
 _KEPT = frozenset({
     "_model_name", "children", "value", "min", "max", "description", "index",
-    "_options_labels", "layout", "display", "visibility", "bar_style",
+    "_options_labels", "layout", "display", "visibility",
 })
 """State keys the text needs; the rest (styles, tooltips, binary buffers) is not kept."""
 
@@ -106,7 +107,8 @@ class WidgetStore:
     Memory stays bounded: a closed model is dropped (only its id is remembered, so that its
     views show nothing, as a browser removes them), only the state keys the text needs are kept,
     text values are cut at `max_value_chars`, and beyond `max_models` the models changed longest
-    ago are forgotten (their views keep the last text they showed).
+    ago are forgotten, a box and its children counting as changed when any of them changes
+    (their views keep the last text they showed).
 
     Args:
         max_models: models kept at most (at least 1).
@@ -170,7 +172,14 @@ class WidgetStore:
             return changed
         else:
             return set()
-        return self._with_ancestors(comm_id)
+        changed = self._with_ancestors(comm_id)
+        # A view's models are kept or forgotten together: a live bar's box and its quieter
+        # parts stay as fresh as its busiest part.
+        for model_id in self._with_descendants(changed):
+            self._models.move_to_end(model_id)
+        while len(self._models) > self.max_models:
+            self._drop(next(iter(self._models)))
+        return changed
 
     def closed(self, model_id: str) -> bool:
         """Whether the kernel closed this model (its views are gone)."""
@@ -199,11 +208,8 @@ class WidgetStore:
             if "children" in kept:
                 self._unlink(model_id)
             self._models[model_id].update(kept)
-        self._models.move_to_end(model_id)
         for child in self._children(model_id):
             self._parents.setdefault(child, set()).add(model_id)
-        while len(self._models) > self.max_models:
-            self._drop(next(iter(self._models)))
 
     def _bounded(self, value: Any) -> Any:
         if isinstance(value, str) and len(value) > self.max_value_chars:
@@ -236,6 +242,16 @@ class WidgetStore:
                 if parent not in found:
                     found.add(parent)
                     todo.append(parent)
+        return found
+
+    def _with_descendants(self, model_ids: set[str]) -> list[str]:
+        found = [m for m in model_ids if m in self._models]
+        seen = set(found)
+        for model_id in found:  # grows while it is walked
+            for child in self._children(model_id):
+                if child in self._models and child not in seen:
+                    seen.add(child)
+                    found.append(child)
         return found
 
     def _hidden(self, state: dict[str, Any]) -> bool:
