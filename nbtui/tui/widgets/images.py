@@ -519,8 +519,13 @@ def picture_lines(fitted: FittedPicture, console: Console,
         return [[Segment(f"[image, {px_w}×{px_h} pixels]")]]
     if mode == "kitty":
         return kitty_images.lines(picture, width, rows)
-    if mode == "symbols":
-        lines = symbol_lines(picture, width, rows, console)
+    if mode == "symbols" or (mode == "halfblock" and console.color_system in ("standard",
+                                                                           "windows")):
+        # In 16 colours chafa also draws the half blocks, from the picture in the palette's
+        # colours (see _in_palette): textual-image's half blocks, whose colours are brought
+        # down to 16 afterwards, turn a light plot into a few grey specks.
+        lines = symbol_lines(picture, width, rows, console,
+                             symbols="halfblock" if mode == "halfblock" else "all")
         if lines is not None:
             return lines
     from textual_image.renderable.halfcell import Image as HalfcellImage
@@ -538,13 +543,36 @@ def picture_lines(fitted: FittedPicture, console: Console,
 _chafa_failed = False
 
 
-def symbol_lines(picture: PILImage, columns: int, rows: int,
-                 console: Console) -> list[list[Segment]] | None:
+CHAFA_CANVAS_MODES = {"truecolor": "TRUECOLOR", "256": "INDEXED_240",
+                      "standard": "TRUECOLOR", "windows": "TRUECOLOR"}
+"""chafa's canvas mode (CanvasMode.CHAFA_CANVAS_MODE_<name>) for each Rich colour system.
+
+240 rather than 256 colours: the first 16 are the terminal's own palette, whose colours chafa
+cannot know. In 16 colours the picture is first brought into the palette's colours
+(:func:`_in_palette`) and chafa keeps them: its own 16-colour mode paints a plot's light grey
+background blue."""
+
+
+def chafa_canvas_mode(console: Console) -> str:
+    """The name of chafa's canvas mode for the colours a console (the terminal) has.
+
+    Without colours (no colour system, or NO_COLOR) it is FGBG: shapes in the terminal's own
+    foreground and background colours.
+    """
+    if console.no_color or console.color_system is None:
+        return "FGBG"
+    return CHAFA_CANVAS_MODES.get(console.color_system, "TRUECOLOR")
+
+
+def symbol_lines(picture: PILImage, columns: int, rows: int, console: Console,
+                 symbols: Literal["all", "halfblock"] = "all") -> list[list[Segment]] | None:
     """A picture drawn in `columns` x `rows` character cells with chafa's symbols.
 
-    Each cell is one symbol (a sextant, quadrant, half block, stroke or space) in a foreground
-    and a background colour, as chafa judged best for the pixels it covers. Returns None when
-    chafa cannot be loaded (the caller draws half blocks instead; logged once).
+    Each cell is one symbol (a sextant, quadrant, half block, stroke or space; with
+    ``symbols="halfblock"`` only half blocks and spaces) in a foreground and a background
+    colour, as chafa judged best for the pixels it covers, among the colours the console has
+    (:func:`chafa_canvas_mode`). Returns None when chafa cannot be loaded (the caller draws
+    half blocks instead; logged once).
     """
     global _chafa_failed
     if _chafa_failed:
@@ -560,32 +588,102 @@ def symbol_lines(picture: PILImage, columns: int, rows: int,
     config = CanvasConfig()
     config.width, config.height = columns, rows
     config.cell_width, config.cell_height = _cell_size()
-    config.canvas_mode = CanvasMode.CHAFA_CANVAS_MODE_TRUECOLOR
-    symbols = SymbolMap()
+    config.canvas_mode = getattr(CanvasMode, "CHAFA_CANVAS_MODE_" + chafa_canvas_mode(console))
+    symbol_map = SymbolMap()
     tags = SymbolTags
-    symbols.add_by_tags(tags.CHAFA_SYMBOL_TAG_SPACE | tags.CHAFA_SYMBOL_TAG_BLOCK
-                        | tags.CHAFA_SYMBOL_TAG_HALF | tags.CHAFA_SYMBOL_TAG_QUAD
-                        | tags.CHAFA_SYMBOL_TAG_SEXTANT | tags.CHAFA_SYMBOL_TAG_BORDER)
+    if symbols == "halfblock":
+        symbol_map.add_by_tags(tags.CHAFA_SYMBOL_TAG_SPACE | tags.CHAFA_SYMBOL_TAG_VHALF)
+    else:
+        symbol_map.add_by_tags(tags.CHAFA_SYMBOL_TAG_SPACE | tags.CHAFA_SYMBOL_TAG_BLOCK
+                               | tags.CHAFA_SYMBOL_TAG_HALF | tags.CHAFA_SYMBOL_TAG_QUAD
+                               | tags.CHAFA_SYMBOL_TAG_SEXTANT | tags.CHAFA_SYMBOL_TAG_BORDER)
     # Wide symbols would take two cells, and inverted ones swap the colours in terminals
     # that draw them differently; neither keeps the picture to its cells.
     for unwanted in (tags.CHAFA_SYMBOL_TAG_WIDE, tags.CHAFA_SYMBOL_TAG_INVERTED):
-        symbols.remove_by_tags(unwanted)
-    config.set_symbol_map(symbols)
+        symbol_map.remove_by_tags(unwanted)
+    config.set_symbol_map(symbol_map)
     canvas = Canvas(config)
+    picture = _in_palette(picture, columns, rows, console)
     width, height = picture.size
     canvas.draw_all_pixels(PixelType.CHAFA_PIXEL_RGB8, bytearray(picture.tobytes()),
                            width, height, width * 3)
-    # chafa writes the cells as truecolor escape sequences (its fallback terminal: the same
-    # whatever terminal this is); Rich turns them back into styled text, and Textual brings
-    # the colours down to what the terminal has.
+    # chafa writes the cells as escape sequences of its fallback terminal (the same whatever
+    # terminal this is), in the canvas mode's colours; Rich turns them back into styled text.
     escaped = canvas.print(TermDb().get_fallback_info()).decode()
     from rich.ansi import AnsiDecoder
 
     lines = []
     for text in AnsiDecoder().decode(escaped):
         text.truncate(columns, pad=True)
-        lines.append([segment for segment in text.render(console) if segment.text != "\n"])
+        segments = [segment for segment in text.render(console) if segment.text != "\n"]
+        if console.color_system != "truecolor":
+            segments = [Segment(segment.text, _palette_style(segment, console))
+                        for segment in segments]
+        lines.append(segments)
     return lines[:rows]
+
+
+def _in_palette(picture: PILImage, columns: int, rows: int, console: Console) -> PILImage:
+    """The picture in the 16 colours of the console's palette, when it has no more.
+
+    Scaled down to cells, a plot's thin lines and small letters become faint tints of its
+    background, which 16 colours cannot show: they all turn into the background colour and
+    the plot into a few specks. So first the picture's strokes (whatever stands out from its
+    background: dark on a light picture, light on a dark one) are thickened to about one
+    pixel of the cells' resolution, then each pixel takes the nearest palette colour. chafa
+    then chooses each cell's shape between colours that stay apart on screen.
+    """
+    if console.color_system not in ("standard", "windows") or console.no_color:
+        return picture
+    from PIL import Image as PILImageModule
+    from PIL import ImageFilter, ImageStat
+    from rich._palettes import STANDARD_PALETTE, WINDOWS_PALETTE
+
+    # chafa sees a cell as 8x8 pixels and draws it in at most 2x3 parts.
+    step = min(picture.width / (2 * columns), picture.height / (3 * rows))
+    size = 2 * int(step / 2) + 1
+    if size > 1:
+        light = ImageStat.Stat(picture.convert("L")).median[0] > 127
+        thicken = ImageFilter.MinFilter(size) if light else ImageFilter.MaxFilter(size)
+        picture = picture.filter(thicken)
+    palette = WINDOWS_PALETTE if console.color_system == "windows" else STANDARD_PALETTE
+    colours = PILImageModule.new("P", (1, 1))
+    colours.putpalette([channel for index in range(16) for channel in palette[index]] * 16)
+    return picture.quantize(palette=colours, dither=PILImageModule.Dither.NONE).convert("RGB")
+
+
+def _palette_style(segment: Segment, console: Console) -> Style | None:
+    """A segment of chafa's cells restyled so that Textual draws its colours faithfully.
+
+    Palette colours (chafa's choice of index) become the RGB values that the console's colour
+    system brings back down to that same index: Textual would otherwise turn an index into its
+    theme's RGB value for it and that into the nearest index again, often another one; in 16
+    colours, 24-bit ones become the palette colour the terminal shows. Spaces keep only their
+    background (a reverse-video space, chafa's way of painting a cell in one colour, its
+    foreground as background).
+    """
+    style = segment.style
+    if style is None:
+        return None
+    if not segment.text.strip():
+        # Spaces show only a background; chafa gives them any foreground (often palette red).
+        style = Style(bgcolor=style.color if style.reverse else style.bgcolor)
+    from rich._palettes import EIGHT_BIT_PALETTE, STANDARD_PALETTE, WINDOWS_PALETTE
+
+    low = WINDOWS_PALETTE if console.color_system == "windows" else STANDARD_PALETTE
+
+    def fixed(colour: Color | None) -> Color | None:
+        if colour is None:
+            return None
+        if colour.number is None:
+            # 24-bit (chafa's mix of a cell's pixels): the palette colour the terminal shows.
+            if console.color_system not in ("standard", "windows") or colour.triplet is None:
+                return colour
+            return Color.from_triplet(low[low.match(colour.triplet)])
+        palette = low if colour.number < 16 else EIGHT_BIT_PALETTE
+        return Color.from_triplet(palette[colour.number])
+
+    return style + Style.from_color(fixed(style.color), fixed(style.bgcolor))
 
 
 # -- kitty graphics -----------------------------------------------------------------------
