@@ -180,7 +180,14 @@ def x_server() -> Iterator[str]:
             number = answer.readline().strip()
         if not number:
             raise RuntimeError("Xvfb did not start")
-        yield f":{number}"
+        display = f":{number}"
+        # Xvfb may name its display a moment before it takes connections: a terminal started
+        # at once then ends with "Can't open display" (seen with two runs at a time).
+        poll(lambda: subprocess.run(["xdotool", "getdisplaygeometry"],
+                                    env={**os.environ, "DISPLAY": display},
+                                    capture_output=True).returncode == 0,
+             f"Xvfb to take connections on {display}", 10)
+        yield display
     finally:
         server.terminate()
         server.wait(10)
@@ -317,11 +324,12 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
         env["NBTUI_IMAGES"] = terminal.images
     # xterm does not pass COLORTERM on: without it nbtui would draw in 16 colours.
     command = ["env", "COLORTERM=truecolor", NBTUI, "--no-agent", str(notebook)]
-    server = f"nbtui-real-{uuid.uuid4().hex[:8]}"
+    # A socket of its own, not tmux's default directory: runs in parallel stay apart.
+    server = str(state / "tmux.sock")
     tmux_config = state / "tmux.conf"
     tmux_config.write_text("set -g status off\nset -g default-terminal tmux-256color\n")
     if terminal.tmux:
-        command = ["tmux", "-L", server, "-f", str(tmux_config), "new-session", "-x",
+        command = ["tmux", "-S", server, "-f", str(tmux_config), "new-session", "-x",
                    str(COLUMNS), "-y", str(ROWS), *[f"-e{k}={v}" for k, v in env.items()],
                    *command]
     name = f"nbtui-{terminal.name}-{uuid.uuid4().hex[:6]}"
@@ -365,7 +373,7 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
                 Window(display, xterm, name).screenshot(out / f"real-{terminal.name}-failed.png")
     finally:
         if terminal.tmux:
-            subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
+            subprocess.run(["tmux", "-S", server, "kill-server"], capture_output=True)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(xterm.pid, signal.SIGTERM)
         try:
@@ -407,7 +415,7 @@ def check_full_screen(name: str, window: Window, out: Path, notebook: Image.Imag
 
 def check_tmux_text(server: str, config: Path) -> list[str]:
     """In tmux: the next cell's source is on screen, on a line of its own under the plot."""
-    text = subprocess.run(["tmux", "-L", server, "-f", str(config), "capture-pane", "-p"],
+    text = subprocess.run(["tmux", "-S", server, "-f", str(config), "capture-pane", "-p"],
                           capture_output=True, text=True).stdout
     if NEXT_SOURCE not in text:
         return [f"tmux: the next cell's source is not on screen:\n{text}"]
