@@ -361,16 +361,13 @@ def free_socket_path(path: str) -> None:
 
 
 def _is_live(record_path: Path) -> bool:
-    fd = _open_own_file(record_path.with_suffix(".lock"), os.O_RDWR)
+    fd = _open_own_file(record_path.with_suffix(".lock"), os.O_RDONLY)
     if fd is None:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        return paths.lock_held(fd)
     finally:
         os.close(fd)
-    return False
 
 
 def running_sessions() -> list[SessionRecord]:

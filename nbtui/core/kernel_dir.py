@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from nbtui.core.paths import lock_held
 from nbtui.core.reaper import TERMINATE_GRACE
 
 logger = logging.getLogger(__name__)
@@ -49,12 +50,9 @@ def _in_use(directory: str) -> bool:
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
+        return lock_held(fd)
     finally:
         os.close(fd)
-    return False
 
 
 def remove_dead_kernel_dirs(parent: Path) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 from contextlib import suppress
@@ -101,3 +102,18 @@ def private_dir(path: Path, *, create: bool = True,
 def private_runtime_dir(*, create: bool = True) -> Path:
     """The runtime directory, checked with `private_dir` (see there for what it raises)."""
     return private_dir(runtime_dir(), create=create)
+
+
+def lock_held(fd: int) -> bool:
+    """Whether a process holds `flock` on the file open as `fd` (sessions and kernel
+    directories hold theirs exclusively while they live).
+
+    The probe takes a shared lock, so two probes never see each other as a holder; a file that
+    cannot be probed counts as held, so nothing in use is taken for dead.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
