@@ -39,6 +39,11 @@ for variable in ("COLUMNS", "LINES"):
     os.environ.pop(variable, None)
     os.unsetenv(variable)
 
+# Pictures are drawn in the colours the terminal has; the snapshots are made in 24-bit colour,
+# whatever terminal (TERM=xterm without COLORTERM in CI: 16 colours) runs the tests. Tests of
+# other colour depths set them on the console they draw with.
+os.environ["COLORTERM"] = "truecolor"
+
 
 def as_other_user(*args: str) -> list[str]:
     """The command that runs the system Python with `args` as uid/gid OTHER_UID.
