@@ -145,6 +145,11 @@ def keymap(app: App[Any]) -> dict[str, str]:
     return app._keymap
 
 
+def driver(app: App[Any]) -> Any:
+    """The app's driver, which owns the terminal's output stream (None before it runs)."""
+    return getattr(app, "_driver", None)
+
+
 def visible_widgets(screen: Screen[Any]) -> dict[Widget, tuple[Region, Region]]:
     """The widgets the screen's compositor shows, with their regions and clip regions."""
     return screen._compositor.visible_widgets

@@ -135,11 +135,16 @@ async def test_visible_widgets_lists_what_the_screen_shows():
         assert region.size == label.outer_size
 
 
-async def test_active_app_is_the_running_app():
-    """active_app holds the app whose code is running."""
+async def test_active_app_is_the_running_app_and_driver_its_driver():
+    """active_app holds the app whose code is running; driver(app) its driver, which writes
+    to the terminal, and None before it runs."""
+    from textual.driver import Driver
+
     app = OneTextArea()
+    assert private.driver(app) is None
     async with app.run_test():
         assert private.active_app.get() is app
+        assert isinstance(private.driver(app), Driver)
 
 
 async def test_text_area_accessors_read_and_change_its_drawing_state():

@@ -53,6 +53,8 @@ from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
 
+from nbtui.tui import image_private, textual_private
+
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
     from textual.widget import Widget
@@ -214,9 +216,7 @@ def prepare_images() -> None:
     # picture would be sized for DEFAULT_CELL_SIZE whatever the font.
     size = terminal_cell_size() or DEFAULT_CELL_SIZE
     with _probe_disabled():
-        from textual_image import _terminal
-
-        _terminal.get_cell_size._result = _terminal.CellSize(*size)  # type: ignore[attr-defined]
+        image_private.set_cell_size(*size)
         import textual_image.renderable  # noqa: F401 - imported here, with probing disabled
     _prepared = True
 
@@ -234,18 +234,13 @@ def set_cell_size(width: int, height: int) -> tuple[int, int]:
         The cell size used until now.
     """
     prepare_images()
-    from textual_image import _terminal
-
     previous = _cell_size()
-    _terminal.get_cell_size._result = _terminal.CellSize(max(1, width), max(1, height))  # type: ignore[attr-defined]
+    image_private.set_cell_size(max(1, width), max(1, height))
     return previous
 
 
 def _cell_size() -> tuple[int, int]:
-    from textual_image import _terminal
-
-    size = _terminal.get_cell_size()
-    return size.width, size.height
+    return image_private.cell_size()
 
 
 def _fit(px_w: int, px_h: int, max_width: int, cell: tuple[int, int],
@@ -397,13 +392,12 @@ def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
     prepare_images()
     with _probe_disabled():
         # textual_image.widget asks for the cell size on import: prepare_images seeded it.
-        from textual_image.widget import SixelImage
-        from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
+        SixelImage, SixelInner, NoopRenderable = image_private.sixel_widget_classes()
     from rich.control import Control
     from textual.geometry import Region
     from textual.strip import Strip
 
-    class SteadySixelInner(_ImageSixelImpl):  # type: ignore[misc]
+    class SteadySixelInner(SixelInner):  # type: ignore[misc,valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._drawn: tuple[Any, ...] | None = None
@@ -424,7 +418,7 @@ def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
         def _covered(self, visible: Region) -> bool:
             """Whether a widget drawn in front of this one covers part of its visible region."""
             # The compositor lists the widgets on screen front to back.
-            for widget, (region, clip) in self.screen._compositor.visible_widgets.items():
+            for widget, (region, clip) in textual_private.visible_widgets(self.screen).items():
                 if widget is self:
                     return False
                 if region.intersection(clip).intersection(visible).area:
@@ -437,7 +431,7 @@ def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
                 self._drawn = None
                 return lines
             visible = self.screen.find_widget(self).visible_region
-            look = (visible, crop, self.app.size, self._cached_sixels)
+            look = (visible, crop, self.app.size, image_private.cached_sixels(self))
             send = False
             if self._covered(visible):
                 # What covers it is painted over the picture: send it again once it has gone.
@@ -458,9 +452,9 @@ def _steady_sixel_classes() -> tuple[type[Widget], type[Widget]]:
                                  cell_length=crop.width)
             return rows
 
-    class SteadySixel(SixelImage, Renderable=_NoopRenderable):  # type: ignore[misc,call-arg]
+    class SteadySixel(SixelImage, Renderable=NoopRenderable):  # type: ignore[misc,call-arg,valid-type]
         def compose(self) -> Any:
-            yield SteadySixelInner(self.image, self._sixel_options)
+            yield SteadySixelInner(self.image, image_private.sixel_options(self))
 
     return SteadySixel, SteadySixelInner
 
@@ -637,7 +631,6 @@ def _in_palette(picture: PILImage, columns: int, rows: int, console: Console) ->
         return picture
     from PIL import Image as PILImageModule
     from PIL import ImageFilter, ImageStat
-    from rich._palettes import STANDARD_PALETTE, WINDOWS_PALETTE
 
     # chafa sees a cell as 8x8 pixels and draws it in at most 2x3 parts.
     step = min(picture.width / (2 * columns), picture.height / (3 * rows))
@@ -646,7 +639,7 @@ def _in_palette(picture: PILImage, columns: int, rows: int, console: Console) ->
         light = ImageStat.Stat(picture.convert("L")).median[0] > 127
         thicken = ImageFilter.MinFilter(size) if light else ImageFilter.MaxFilter(size)
         picture = picture.filter(thicken)
-    palette = WINDOWS_PALETTE if console.color_system == "windows" else STANDARD_PALETTE
+    palette, _ = image_private.palettes(console.color_system or "")
     colours = PILImageModule.new("P", (1, 1))
     colours.putpalette([channel for index in range(16) for channel in palette[index]] * 16)
     return picture.quantize(palette=colours, dither=PILImageModule.Dither.NONE).convert("RGB")
@@ -668,9 +661,7 @@ def _palette_style(segment: Segment, console: Console) -> Style | None:
     if not segment.text.strip():
         # Spaces show only a background; chafa gives them any foreground (often palette red).
         style = Style(bgcolor=style.color if style.reverse else style.bgcolor)
-    from rich._palettes import EIGHT_BIT_PALETTE, STANDARD_PALETTE, WINDOWS_PALETTE
-
-    low = WINDOWS_PALETTE if console.color_system == "windows" else STANDARD_PALETTE
+    low, eight_bit = image_private.palettes(console.color_system or "")
 
     def fixed(colour: Color | None) -> Color | None:
         if colour is None:
@@ -680,7 +671,7 @@ def _palette_style(segment: Segment, console: Console) -> Style | None:
             if console.color_system not in ("standard", "windows") or colour.triplet is None:
                 return colour
             return Color.from_triplet(low[low.match(colour.triplet)])
-        palette = low if colour.number < 16 else EIGHT_BIT_PALETTE
+        palette = low if colour.number < 16 else eight_bit
         return Color.from_triplet(palette[colour.number])
 
     return style + Style.from_color(fixed(style.color), fixed(style.bgcolor))
@@ -721,13 +712,10 @@ def _write_through_app(sequence: str) -> bool:
     The sequence then reaches the terminal in order with Textual's own frames (the driver has
     one writer), before the frame that shows the placeholders. Returns False without an app.
     """
-    from textual._context import active_app
-
-    try:
-        app = active_app.get()
-    except LookupError:
+    app = _current_app()
+    if app is None:
         return False
-    driver = getattr(app, "_driver", None)
+    driver = textual_private.driver(app)
     if driver is None:
         return False
     driver.write(sequence)
@@ -790,10 +778,8 @@ class KittyImages:
 
 
 def _current_app() -> Any:
-    from textual._context import active_app
-
     try:
-        return active_app.get()
+        return textual_private.active_app.get()
     except LookupError:
         return None
 
