@@ -913,6 +913,12 @@ class NotebookView(ScrollView, can_focus=True):
     # -- rendering -----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
+        # The view's own colours under every line: Textual paints no background behind the
+        # lines of a widget that draws them itself, and the theme's light text would then sit
+        # on the terminal's own background (invisible on a light one).
+        return self._line(y).apply_style(self.rich_style)
+
+    def _line(self, y: int) -> Strip:
         width = self._width or self._content_width()
         line = round(self.scroll_y) + y
         if not self._ids and y == 1:
