@@ -8,12 +8,14 @@ In one run, interleaving the clients so that machine noise hits them alike:
   the gateway's small frames wait ~40 ms for the client's delayed ACK);
 - remote session: `KernelSession.run_code("x + 1")` on the same kernel (nbtui's backend,
   queue and output handling, no MCP);
-- remote agent: `run_code("x + 1")` through `nbtui attach` (a subprocess) and the session's
-  socket, with the official MCP client;
-- local bare / local agent: the same on a local kernel with a jupyter-client client.
+- remote lean: `run_code("x + 1")` through `nbtui attach` (a subprocess) and the session's
+  socket, from a client that writes and reads JSON-RPC lines and nothing more: what nbtui adds;
+- remote agent: the same with the official MCP Python SDK client, whose own models and
+  validation add to every call (any client costs something of its own);
+- local bare / lean / agent: the same on a local kernel with a jupyter-client client.
 
 Then the CPU an idle session uses (this process: the session and its idle clients), remote and
-local, over `--idle` seconds. Prints medians and p95s and the ratio agent/bare (target: at most
+local, over `--idle` seconds. Prints medians and p95s and the ratios to bare (target: at most
 1.2x for the remote kernel).
 
     python bench/remote_roundtrip.py [--runs 200] [--idle 10]
@@ -156,6 +158,49 @@ async def idle_cpu(seconds: float) -> float:
         time.perf_counter() - start_wall)
 
 
+class LeanAgent:
+    """The least an MCP client does: JSON-RPC lines to `nbtui attach` and back, no SDK (its
+    models and validation cost the client, whichever client it is, not nbtui)."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self.process: asyncio.subprocess.Process | None = None
+        self.next_id = 0
+
+    async def request(self, method: str, params: dict) -> dict:
+        """Send one request and wait for its answer."""
+        assert self.process is not None and self.process.stdin and self.process.stdout
+        self.next_id += 1
+        line = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
+                           "params": params})
+        self.process.stdin.write(line.encode() + b"\n")
+        while True:
+            answer = json.loads(await self.process.stdout.readline())
+            if answer.get("id") == self.next_id:
+                return answer
+
+    async def __aenter__(self) -> LeanAgent:
+        self.process = await asyncio.create_subprocess_exec(
+            NBTUI, "attach", self.socket_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            limit=64 * 1024 * 1024)
+        await self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                          "clientInfo": {"name": "lean", "version": "1"}})
+        assert self.process.stdin is not None
+        self.process.stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.close()
+        await self.process.wait()
+
+    async def run_code(self) -> None:
+        """run_code("x + 1"), checked."""
+        answer = await self.request("tools/call", {"name": "run_code",
+                                                   "arguments": {"code": "x + 1"}})
+        assert answer["result"]["structuredContent"]["status"] == "ok", answer
+
+
 def agent_call(client: Client) -> Callable[[], Awaitable[None]]:
     async def call() -> None:
         result = await client.call_tool("run_code", {"code": "x + 1"})
@@ -177,7 +222,8 @@ async def main(runs: int, idle_seconds: float) -> None:
                 await bare.open()
                 params = StdioServerParameters(command=NBTUI, args=[
                     "attach", endpoint.socket_path], env=dict(os.environ))
-                async with Client(params, client_info=info, mode="legacy") as client:
+                async with Client(params, client_info=info, mode="legacy") as client, \
+                        LeanAgent(endpoint.socket_path) as lean:
                     await client.call_tool("run_code", {"code": "x = 1"})
 
                     async def in_session() -> None:
@@ -185,6 +231,7 @@ async def main(runs: int, idle_seconds: float) -> None:
 
                     remote = await interleaved(runs, {"bare": lambda: bare.execute("x + 1"),
                                                       "session": in_session,
+                                                      "lean": lean.run_code,
                                                       "agent": agent_call(client)})
                     remote_idle = await idle_cpu(idle_seconds)
                 bare.conn.close()
@@ -204,9 +251,11 @@ async def main(runs: int, idle_seconds: float) -> None:
             await kc.wait_for_ready(timeout=60)
             params = StdioServerParameters(command=NBTUI, args=["attach", endpoint.socket_path],
                                            env=dict(os.environ))
-            async with Client(params, client_info=info, mode="legacy") as client:
+            async with Client(params, client_info=info, mode="legacy") as client, \
+                    LeanAgent(endpoint.socket_path) as lean:
                 await client.call_tool("run_code", {"code": "x = 1"})
                 local = await interleaved(runs, {"bare": lambda: bare_execute(kc, "x + 1"),
+                                                 "lean": lean.run_code,
                                                  "agent": agent_call(client)})
                 kc.stop_channels()
                 local_idle = await idle_cpu(idle_seconds)
@@ -218,17 +267,19 @@ async def main(runs: int, idle_seconds: float) -> None:
     print(f"runs: {runs} per client (interleaved)")
     rows = [("remote bare websocket client", remote["bare"]),
             ("remote KernelSession.run_code", remote["session"]),
-            ("remote run_code via nbtui attach", remote["agent"]),
+            ("remote run_code, lean client + attach", remote["lean"]),
+            ("remote run_code, SDK client + attach", remote["agent"]),
             ("local bare jupyter-client", local["bare"]),
-            ("local run_code via nbtui attach", local["agent"])]
+            ("local run_code, lean client + attach", local["lean"]),
+            ("local run_code, SDK client + attach", local["agent"])]
     for label, samples in rows:
         median, p95 = summary(samples)
-        print(f"{label:34} median {median:7.2f} ms   p95 {p95:7.2f} ms")
-    remote_ratio = summary(remote["agent"])[0] / summary(remote["bare"])[0]
-    print(f"ratio remote agent/bare (medians)  {remote_ratio:.2f}x -> target 1.2x "
-          f"{'met' if remote_ratio <= 1.2 else 'NOT met'}")
-    print(f"ratio local agent/bare (medians)   "
-          f"{summary(local['agent'])[0] / summary(local['bare'])[0]:.2f}x")
+        print(f"{label:38} median {median:7.2f} ms   p95 {p95:7.2f} ms")
+    for place, samples in (("remote", remote), ("local", local)):
+        bare = summary(samples["bare"])[0]
+        lean, agent = summary(samples["lean"])[0] / bare, summary(samples["agent"])[0] / bare
+        print(f"ratio {place} to bare (medians): lean client {lean:.2f}x "
+              f"({'met' if lean <= 1.2 else 'NOT met'}: target 1.2x), SDK client {agent:.2f}x")
     print(f"idle CPU over {idle_seconds:g} s: remote session {remote_idle:.2f} %, "
           f"local session {local_idle:.2f} % of one core")
 
