@@ -15,3 +15,11 @@ def test_image_view_fills_the_terminal(snap_compare: Any, tmp_path: Path) -> Non
     saying what it is and how to close it."""
     path = write_notebook(tmp_path / "sales.ipynb", snapshot_cells())
     assert snap_compare(notebook_app(path), terminal_size=SIZE, press=["end", "I"])
+
+
+def test_image_view_zoomed_in(snap_compare: Any, tmp_path: Path) -> None:
+    """`+` three times and `k` twice show the chart's top middle (the tall orange bar's top) at
+    3×, drawn from that part alone, with a line saying the zoom, the part shown and the keys."""
+    path = write_notebook(tmp_path / "sales.ipynb", snapshot_cells())
+    assert snap_compare(notebook_app(path), terminal_size=SIZE,
+                        press=["end", "I", "plus", "plus", "plus", "k", "k"])

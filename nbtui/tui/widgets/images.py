@@ -341,18 +341,31 @@ def fill_picture(raw: bytes, columns: int, rows: int) -> FittedPicture | None:
         The picture and its size in cells, or None if the bytes are not an image PIL can read.
     """
     picture = _decode(raw)
-    if picture is None:
-        return None
-    cell = _cell_size()
+    return None if picture is None else fill_image(picture, columns, rows)
+
+
+def fill_image(picture: PILImage, columns: int, rows: int) -> FittedPicture:
+    """A decoded picture (or a part of one) sized to fill a box of cells, keeping its shape.
+
+    Args:
+        picture: the picture, as RGB.
+        columns: the box's width in cells.
+        rows: the box's height in cells.
+    """
+    width, height = _fill(*picture.size, *picture_box(columns, rows), _cell_size())
+    return FittedPicture(picture, width, height)
+
+
+def picture_box(columns: int, rows: int) -> tuple[int, int]:
+    """The part of a box of cells that one picture may take, as this terminal shows pictures."""
     mode = image_mode().mode
     if mode == "kitty":
         # Placeholders can address only as many rows and columns as there are diacritics.
-        columns, rows = min(columns, len(_diacritics())), min(rows, len(_diacritics()))
-    elif mode == "sixel":
-        max_columns, max_rows = _sixel_cells(cell)
-        columns, rows = min(columns, max_columns), min(rows, max_rows)
-    width, height = _fill(*picture.size, columns, rows, cell)
-    return FittedPicture(picture, width, height)
+        return min(columns, len(_diacritics())), min(rows, len(_diacritics()))
+    if mode == "sixel":
+        max_columns, max_rows = _sixel_cells(_cell_size())
+        return min(columns, max_columns), min(rows, max_rows)
+    return columns, rows
 
 
 def sixel_widget(fitted: FittedPicture) -> Widget:
