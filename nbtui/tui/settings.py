@@ -17,16 +17,17 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.keys import Keys, _character_to_key, key_to_character
+from textual.keys import Keys, key_to_character
 from textual.theme import Theme
 
 from nbtui.core.config import Config, display_path, save_theme
+from nbtui.tui.textual_private import character_to_key
 
 log = logging.getLogger(__name__)
 
 MODIFIERS = ("ctrl", "alt", "shift", "meta", "super", "hyper")
 KEY_NAMES = frozenset({key.value.rpartition("+")[2] for key in Keys}
-                      | {_character_to_key(chr(code)) for code in range(33, 127)})
+                      | {character_to_key(chr(code)) for code in range(33, 127)})
 """Textual's names of keys: those that are not characters (enter, f5, pageup, ...) and those
 of ASCII punctuation (minus, slash, question_mark, ...)."""
 

@@ -7,8 +7,9 @@ of one of its objects, or overrides a private method without naming it in PRIVAT
 
 What is here:
 
-- re-exports of private modules' names: :data:`ANSI_SEQUENCES_KEYS` (alt+enter in tmux),
-  :class:`TextAreaTheme` (the syntax colours of the notebook view), :data:`active_app`;
+- re-exports of private names: :data:`ANSI_SEQUENCES_KEYS` (alt+enter in tmux),
+  :class:`TextAreaTheme` (the syntax colours of the notebook view), :data:`active_app`,
+  :func:`character_to_key` (the key names of the settings file);
 - patches of Textual's classes: :func:`clamp_timer_delays`, :func:`guard_message_handlers`
   and the :data:`CARRY_ON_SITES` where a failure leaves the app working;
 - accessors of private state: :func:`keymap`, :func:`visible_widgets`, and the text area's
@@ -32,6 +33,7 @@ from textual._context import active_app
 from textual._text_area_theme import TextAreaTheme
 from textual.app import App
 from textual.geometry import Offset, Region, Size
+from textual.keys import _character_to_key
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import Screen
@@ -40,7 +42,10 @@ from textual.widget import Widget
 from textual.widgets import TextArea
 from textual.widgets.text_area import Document, EditResult, Location, WrappedDocument
 
-__all__ = ["ANSI_SEQUENCES_KEYS", "TextAreaTheme", "active_app"]
+__all__ = ["ANSI_SEQUENCES_KEYS", "TextAreaTheme", "active_app", "character_to_key"]
+
+character_to_key = _character_to_key
+"""The key name Textual gives a printable character (`?` is `question_mark`)."""
 
 PRIVATE_OVERRIDES: dict[type, tuple[str, ...]] = {
     App: ("_handle_exception",),

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 from rich.color import Color
+from test_textual_private import imports_in_nbtui, is_private
 
-import nbtui
 from nbtui.tui import image_private
 from nbtui.tui.widgets import images
 
@@ -80,21 +77,7 @@ def test_palettes_are_the_ones_rich_maps_colours_down_to(system):
 
 
 def test_no_other_module_imports_a_private_module_of_textual_image_or_rich():
-    """Only image_private imports textual-image's and rich's private modules."""
-    root = Path(nbtui.__file__).parent
-    offenders = []
-    for path in root.rglob("*.py"):
-        if path.name == "image_private.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
-                     else [alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [])
-            offenders += [f"{path.relative_to(root)}: {name}" for name in names
-                          if name.split(".")[0] in ("textual_image", "rich")
-                          and any(part.startswith("_") for part in name.split(".")[1:])]
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                    ("textual_image", "rich")):
-                offenders += [f"{path.relative_to(root)}: {alias.name}" for alias in node.names
-                              if alias.name.startswith("_")]
+    """Only image_private imports textual-image's and rich's private modules and names."""
+    offenders = [(path, name) for path, name in imports_in_nbtui("image_private.py")
+                 if is_private(name, ("textual_image", "rich"))]
     assert offenders == []

@@ -47,6 +47,12 @@ def test_alt_enter_is_read_as_alt_enter():
     assert [key.value for key in keys] == ["alt+enter"]
 
 
+def test_character_to_key_names_printable_characters_as_bindings_do():
+    """character_to_key gives the key names Textual's bindings use for characters."""
+    assert private.character_to_key("?") == "question_mark"
+    assert private.character_to_key("a") == "a"
+
+
 def test_text_area_theme_has_the_two_builtin_themes_the_view_uses():
     """TextAreaTheme gives the light and dark syntax themes the notebook view colours with."""
     for name in ("github_light", "vscode_dark"):
@@ -198,22 +204,38 @@ def test_editor_wrapped_document_reads_textual_wrapping_state():
     assert wrapped.height == 3  # "abc" / "def" "gh"
 
 
-def test_no_other_module_imports_a_private_module_of_textual():
-    """Only textual_private imports from Textual's private modules (textual._*)."""
+def imports_in_nbtui(skip: str) -> list[tuple[str, str]]:
+    """(module file, imported name) for every import in nbtui but the file named `skip`; a
+    `from a.b import c` is named `a.b.c`."""
     import ast
     from pathlib import Path
 
     import nbtui
 
     root = Path(nbtui.__file__).parent
-    offenders = []
+    found = []
     for path in root.rglob("*.py"):
-        if path.name == "textual_private.py":
+        if path.name == skip:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
-                     else [alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [])
-            offenders += [f"{path.relative_to(root)}: {name}" for name in names
-                          if name.startswith("textual.") and "._" in f".{name[8:]}"]
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [(str(path.relative_to(root)), name) for name in names]
+    return found
+
+
+def is_private(name: str, packages: tuple[str, ...]) -> bool:
+    """Whether `name` is, or is in, a private module or name of one of `packages`."""
+    top, *rest = name.split(".")
+    return top in packages and any(part.startswith("_") for part in rest)
+
+
+def test_no_other_module_imports_a_private_module_of_textual():
+    """Only textual_private imports from Textual's private modules (textual._*)."""
+    offenders = [(path, name) for path, name in imports_in_nbtui("textual_private.py")
+                 if is_private(name, ("textual",))]
     assert offenders == []
