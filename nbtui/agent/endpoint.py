@@ -8,6 +8,7 @@ from typing import Any
 
 import mcp_types as types
 
+from nbtui.agent.mcp_private import lowlevel_server
 from nbtui.agent.server import AgentTools, ResourceUpdates, build_server
 from nbtui.agent.sessions import SessionLock, default_socket_path
 from nbtui.agent.transport import AgentConnection, SocketServer, current_connection, socket_streams
@@ -70,7 +71,7 @@ class AgentEndpoint:
                 self.session.agent_attached(connection.id, name)
 
         current_connection.set(connection)
-        lowlevel = self.server._lowlevel_server
+        lowlevel = lowlevel_server(self.server)
         try:
             async with socket_streams(reader, writer, on_message=on_message,
                                       label=f"agent connection {connection.id}",

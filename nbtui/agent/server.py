@@ -30,6 +30,7 @@ from pydantic import Field, ValidationError
 
 from nbtui import __version__
 from nbtui.agent import results
+from nbtui.agent.mcp_private import lowlevel_server, registered_tool
 from nbtui.agent.packages import PackageError, install_into_kernel, parse_requirements
 from nbtui.agent.tools import (
     DESTRUCTIVE,
@@ -1315,7 +1316,7 @@ class NbtuiServer(MCPServer):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None,
                         *args: Any, **kwargs: Any) -> Any:
-        if self._tool_manager.get_tool(name) is None:
+        if registered_tool(self, name) is None:
             return error_result(f"There is no tool named {render.excerpt(name)}; tools/list "
                                 "names the tools.")
         try:
@@ -1375,7 +1376,7 @@ def build_server(tools: AgentTools) -> NbtuiServer:
         "attach to it by path (`nbtui attach OTHER.ipynb`); `nbtui list` shows the sessions.\n")
     server = NbtuiServer("nbtui", instructions=instructions, version=__version__,
                          warn_on_duplicate_tools=False)
-    server._lowlevel_server.middleware.append(bounded_errors)
+    lowlevel_server(server).middleware.append(bounded_errors)
     register(server, tools, author_of, refusal)
 
     @server.resource(NOTEBOOK_URI, name="notebook", mime_type="application/json",
@@ -1402,7 +1403,7 @@ class ResourceUpdates:
         self._server = server
         self._sessions: set[Any] = set()
         self._pending: asyncio.Task | None = None
-        lowlevel = server._lowlevel_server
+        lowlevel = lowlevel_server(server)
         lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams,
                                      self._subscribe)
         lowlevel.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams,

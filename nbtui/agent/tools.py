@@ -16,6 +16,7 @@ from typing import Any
 
 import mcp_types as types
 
+from nbtui.agent.mcp_private import registered_tool
 from nbtui.agent.results import compact_schema
 from nbtui.core import policy as access
 from nbtui.core.session import Activity
@@ -176,7 +177,7 @@ def register(server: Any, tools: Any, author_of: Callable[[Any], str],
         server.add_tool(call, name=name, title=spec.title,
                         description=" ".join(inspect.cleandoc(method.__doc__ or "").split()),
                         annotations=spec.annotations, structured_output=True)
-        registered = server._tool_manager.get_tool(name)
+        registered = registered_tool(server, name)
         registered.parameters = compact_schema(registered.parameters)
         metadata = registered.fn_metadata
         if metadata.output_schema is not None:

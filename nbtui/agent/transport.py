@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import anyio
 import mcp_types as types
-from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
 
+from nbtui.agent.mcp_private import create_context_streams
 from nbtui.agent.sessions import free_socket_path, peer_credentials
 
 log = logging.getLogger(__name__)
