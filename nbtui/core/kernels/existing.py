@@ -212,6 +212,5 @@ class ExistingKernel:
         monitor, self._monitor = self._monitor, None
         if monitor is not None:
             with contextlib.suppress(Exception):
-                if monitor._control_channel is not None:
-                    monitor.control_channel.stop()
+                monitor.stop_channels()  # only those it started: the control channel
                 monitor.context.destroy(linger=0)
