@@ -1,11 +1,14 @@
 """Run the real `nbtui` in real terminals under Xvfb and check that a plot stays in its cells.
 
-    python screenshots/real_terminals.py            # every terminal; PNGs in screenshots/real/
-    python screenshots/real_terminals.py --short    # sixel, symbols and tmux only (CI)
-    python screenshots/real_terminals.py --out DIR  # write the PNGs elsewhere
+    python screenshots/real_terminals.py             # everything; PNGs in screenshots/real/
+    python screenshots/real_terminals.py --short     # sixel, symbols and tmux only (CI)
+    python screenshots/real_terminals.py --readable  # only the plot's labels read by OCR (CI)
+    python screenshots/real_terminals.py --out DIR   # write the PNGs elsewhere
 
 Needs Xvfb, xterm, xdotool, ImageMagick's `import` and tmux (Debian: xvfb xterm xdotool
-imagemagick tmux), and matplotlib (`pip install -e '.[demo]'`).
+imagemagick tmux), and matplotlib (`pip install -e '.[demo]'`); the readability check also
+needs tesseract, a font with the sextant characters and seaborn (Debian: tesseract-ocr
+fonts-unifont; seaborn is in the test extras).
 
 The notebook has a markdown cell, a matplotlib plot on an amber background (the amber marks the
 picture's extent in the screenshots) and a code cell below it. Each terminal is an xterm of
@@ -30,6 +33,14 @@ full-screen view of the plot (`k`, `I`), takes a third PNG and closes it (`esc`)
 - the full-screen view's picture fills the window's width or height, and after `esc` the plot
   is back where it was (a sixel picture is sent again after another screen covered it);
 - in tmux, the pane's text shows the next cell's source line.
+
+The readability check (``readable``, not with ``--short``) opens a notebook with a seaborn bar
+plot of 640x480 pixels (title "Tips by day", axis labels "Day of week" and "Total bill") in tmux
+inside an xterm of 120x40 cells of 10x20 pixels (DejaVu Sans Mono; xterm finds the sextants in
+Unifont Upper, fontconfig's fallback), where nbtui draws pictures as chafa symbols. It opens
+the full-screen view and zooms to 4x on the title, then the x axis label, then the y axis
+label, and reads each screenshot with tesseract: each text must be read. (Fitted to the whole
+window, the plot's text is 2-3 symbol rows tall and tesseract reads none of it.)
 
 Each failed check is printed on a line of its own; the exit status is 1 if any failed (2 if a
 program is missing).
@@ -77,6 +88,7 @@ PLOT_PIXELS = (600, 300)
 
 NEXT_SOURCE = 'after_the_plot = "visible"'
 TOOLS = ("Xvfb", "xterm", "xdotool", "import", "tmux")
+READABLE_TOOLS = ("tesseract", "fc-list")
 SIXEL_START = re.compile(rb"\x1bP[0-9;]*q")
 """The device control string that starts a sixel picture."""
 
@@ -119,6 +131,24 @@ TERMINALS = [
 ]
 SHORT = ("sixel", "symbols", "tmux")
 
+READABLE = Terminal("readable", None, tmux=True, font_size=12)
+"""tmux in an xterm of 10x20-pixel cells, with a font whose fallbacks have the sextants."""
+
+SEXTANT = "1fb00"
+"""The first sextant character (U+1FB00), which the terminal's fonts must have."""
+
+SEABORN_SOURCE = 'seaborn.barplot(bills, x="day", y="total_bill")'
+SEABORN_TEXT = {"title": "Tips by day", "x-label": "Day of week", "y-label": "Total bill"}
+"""The seaborn plot's title and axis labels, as set in seaborn_png."""
+
+READING_STEPS = [
+    ("title", ["plus"] * 4 + ["k"] * 6, False),
+    ("x-label", ["j"] * 12, False),
+    ("y-label", ["0"] + ["plus"] * 4 + ["h"] * 8, True),
+]
+"""Keys pressed in the full-screen view one step after another to show a text at 4×, and
+whether that text runs upwards (the y axis label)."""
+
 
 def plot_png() -> bytes:
     """A matplotlib line plot with a title and axis labels on an amber background."""
@@ -138,6 +168,48 @@ def plot_png() -> bytes:
     figure.savefig(buffer, format="png", dpi=100, facecolor=figure.get_facecolor())
     plt.close(figure)
     return buffer.getvalue()
+
+
+def seaborn_png() -> bytes:
+    """A seaborn bar plot of bills by day, matplotlib's default 640x480 pixels, with a title and
+    axis labels in its default 10-12 point fonts (made from numbers drawn here, not downloaded
+    like seaborn's own tips data)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas
+    import seaborn
+
+    random = numpy.random.default_rng(7)
+    days = ["Thu", "Fri", "Sat", "Sun"]
+    bills = pandas.DataFrame({
+        "day": numpy.repeat(days, 30),
+        "total_bill": numpy.concatenate([random.normal(mean, 5, 30)
+                                         for mean in (17, 17, 20, 21)])})
+    seaborn.set_theme()
+    figure, axes = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+    seaborn.barplot(bills, x="day", y="total_bill", ax=axes)
+    axes.set_title(SEABORN_TEXT["title"])
+    axes.set_xlabel(SEABORN_TEXT["x-label"])
+    axes.set_ylabel(SEABORN_TEXT["y-label"])
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def write_seaborn_notebook(path: Path) -> None:
+    """A notebook whose first cell shows the seaborn plot."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    plot = nbformat.v4.new_code_cell(SEABORN_SOURCE, execution_count=1)
+    plot.outputs = [nbformat.v4.new_output(
+        "display_data", data={"image/png": base64.b64encode(seaborn_png()).decode(),
+                              "text/plain": "<Figure size 640x480 with 1 Axes>"})]
+    nb.cells = [plot]
+    nbformat.write(nb, path)
 
 
 def write_notebook(path: Path) -> None:
@@ -314,8 +386,25 @@ def check_picture(name: str, picture: Image.Image, cell: tuple[int, int]) -> lis
     return problems
 
 
-def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) -> list[str]:
-    """Open the notebook in one terminal, take its screenshots and check them."""
+@dataclass(frozen=True)
+class Launched:
+    """nbtui running in a terminal's window."""
+
+    window: Window
+    log: Path
+    """xterm's log of everything nbtui wrote."""
+    server: str
+    """The tmux server's socket (for a tmux terminal)."""
+    tmux_config: Path
+
+
+@contextlib.contextmanager
+def launched(terminal: Terminal, display: str, notebook: Path, out: Path) -> Iterator[Launched]:
+    """nbtui on the notebook in an xterm (inside tmux for a tmux terminal), ended afterwards.
+
+    A RuntimeError raised inside gets the terminal's last lines when nbtui ended early, and a
+    screenshot of the window is left in `out` as real-NAME-failed.png.
+    """
     state = Path(tempfile.mkdtemp(prefix="nbtui-real-"))
     env = {"PATH": os.environ["PATH"], "HOME": str(state), "XDG_STATE_HOME": str(state),
            "XDG_RUNTIME_DIR": str(state), "LANG": "C.UTF-8", "TZ": "UTC",
@@ -334,43 +423,28 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
                    *command]
     name = f"nbtui-{terminal.name}-{uuid.uuid4().hex[:6]}"
     log = state / "xterm.log"
-    xterm = subprocess.Popen(["xterm", "-name", name, *terminal.xterm_args(), "-l", "-lf",
-                              str(log), "-e", *command],
-                             env={**env, "DISPLAY": display, "TERM": "xterm"},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-    problems: list[str] = []
+    errors = state / "xterm.err"
+    with errors.open("wb") as error_file:
+        xterm = subprocess.Popen(["xterm", "-name", name, *terminal.xterm_args(), "-l", "-lf",
+                                  str(log), "-e", *command],
+                                 env={**env, "DISPLAY": display, "TERM": "xterm"},
+                                 stdout=subprocess.DEVNULL, stderr=error_file,
+                                 start_new_session=True)
     try:
-        window = Window(display, xterm, name)
-        poll(lambda: amber_box(window.screenshot()), f"{terminal.name}: the plot drawn")
-        before = window.still()
-        before.save(out / f"real-{terminal.name}.png")
-        cell = (before.width // COLUMNS, before.height // ROWS)
-        problems += check_picture(terminal.name, before, cell)
-        sent = sixels_sent(log)
-        after = window.press("j", "j")
-        after.save(out / f"real-{terminal.name}-after-keys.png")
-        problems += [f"{problem} (after keys)" for problem
-                     in check_picture(terminal.name, after, cell)]
-        if amber_box(after) != amber_box(before):
-            problems.append(f"{terminal.name}: the plot changed after keys that do not move it: "
-                            f"{amber_box(before)} then {amber_box(after)}")
-        if sixels_sent(log) != sent:
-            problems.append(f"{terminal.name}: the sixel picture was sent "
-                            f"{sixels_sent(log) - sent} more times after keys that do not "
-                            "move it")
-        problems += check_full_screen(terminal.name, window, out, before, terminal.sixel)
-        if terminal.tmux:
-            problems += check_tmux_text(server, tmux_config)
+        yield Launched(Window(display, xterm, name), log, server, tmux_config)
     except RuntimeError as exc:
-        problems.append(str(exc))
+        details = str(exc)
         if xterm.poll() is not None and log.exists():
             text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[^\[])", "", log.read_text(errors="replace"))
-            problems.append(f"{terminal.name}: the terminal's last lines:\n"
-                            + "\n".join(text.strip().splitlines()[-8:]))
+            details += (f"\n{terminal.name}: the terminal's last lines:\n"
+                        + "\n".join(text.strip().splitlines()[-8:]))
+        if xterm.poll() is not None and errors.read_bytes().strip():
+            details += (f"\n{terminal.name}: xterm said: "
+                        + errors.read_text(errors="replace").strip())
         if xterm.poll() is None:
             with contextlib.suppress(Exception):
                 Window(display, xterm, name).screenshot(out / f"real-{terminal.name}-failed.png")
+        raise RuntimeError(details) from exc
     finally:
         if terminal.tmux:
             subprocess.run(["tmux", "-S", server, "kill-server"], capture_output=True)
@@ -382,7 +456,98 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
             os.killpg(xterm.pid, signal.SIGKILL)
             xterm.wait()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) -> list[str]:
+    """Open the notebook in one terminal, take its screenshots and check them."""
+    problems: list[str] = []
+    try:
+        with launched(terminal, display, notebook, out) as run:
+            window = run.window
+            poll(lambda: amber_box(window.screenshot()), f"{terminal.name}: the plot drawn")
+            before = window.still()
+            before.save(out / f"real-{terminal.name}.png")
+            cell = (before.width // COLUMNS, before.height // ROWS)
+            problems += check_picture(terminal.name, before, cell)
+            sent = sixels_sent(run.log)
+            after = window.press("j", "j")
+            after.save(out / f"real-{terminal.name}-after-keys.png")
+            problems += [f"{problem} (after keys)" for problem
+                         in check_picture(terminal.name, after, cell)]
+            if amber_box(after) != amber_box(before):
+                problems.append(f"{terminal.name}: the plot changed after keys that do not "
+                                f"move it: {amber_box(before)} then {amber_box(after)}")
+            if sixels_sent(run.log) != sent:
+                problems.append(f"{terminal.name}: the sixel picture was sent "
+                                f"{sixels_sent(run.log) - sent} more times after keys that do "
+                                "not move it")
+            problems += check_full_screen(terminal.name, window, out, before, terminal.sixel)
+            if terminal.tmux:
+                problems += check_tmux_text(run.server, run.tmux_config)
+    except RuntimeError as exc:
+        problems.append(str(exc))
     return problems
+
+
+def read_text(shot: Image.Image, upwards: bool = False) -> str:
+    """The words tesseract reads in a screenshot of the full-screen view (its bottom line left
+    out), on one line; `upwards`: text that runs upwards, like a y axis label.
+
+    The screenshot is made a little bolder first: the sextants of the fallback font do not
+    quite fill their cells, and tesseract reads the thin gaps between them as ink breaks.
+    """
+    from PIL import ImageFilter
+
+    picture = shot.convert("L").crop((0, 0, shot.width, shot.height - shot.height // ROWS))
+    picture = picture.filter(ImageFilter.MinFilter(3))
+    if upwards:
+        picture = picture.rotate(-90, expand=True)
+    png = io.BytesIO()
+    picture.save(png, format="PNG")
+    read = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "6"], input=png.getvalue(),
+                          capture_output=True, check=True)
+    return " ".join(read.stdout.decode(errors="replace").split())
+
+
+def check_readable(display: str, notebook: Path, out: Path) -> tuple[list[str], list[str]]:
+    """In tmux, the seaborn plot's title and axis labels are read by OCR once zoomed to them.
+
+    Opens the full-screen view (`I`), then for each text of SEABORN_TEXT presses the keys of
+    READING_STEPS, takes a screenshot (real-readable-NAME.png) and reads it with tesseract.
+
+    Returns:
+        The problems, and a line per screenshot saying what was read.
+    """
+    problems: list[str] = []
+    readings: list[str] = []
+    try:
+        with launched(READABLE, display, notebook, out) as run:
+            window = run.window
+            poll(lambda: SEABORN_SOURCE in subprocess.run(
+                ["tmux", "-S", run.server, "capture-pane", "-p"], capture_output=True,
+                text=True).stdout, "the notebook in tmux")
+            window.still().save(out / "real-readable-notebook.png")
+            fit = window.press("I")
+            fit.save(out / "real-readable-fit.png")
+            readings.append(f"whole plot: read {read_text(fit)!r}")
+            for name, keys, upwards in READING_STEPS:
+                shot = window.press(*keys)
+                shot.save(out / f"real-readable-{name}.png")
+                text = read_text(shot, upwards)
+                readings.append(f"{name}: read {text!r}")
+                if SEABORN_TEXT[name].lower() not in text.lower():
+                    problems.append(f"readable: the {name} {SEABORN_TEXT[name]!r} is not read "
+                                    f"in real-readable-{name}.png (read: {text!r})")
+    except RuntimeError as exc:
+        problems.append(str(exc))
+    return problems, readings
+
+
+def sextant_fonts() -> list[str]:
+    """The font families fontconfig knows that have the sextant characters."""
+    listed = subprocess.run(["fc-list", f":charset={SEXTANT}", "family"], capture_output=True,
+                            text=True).stdout
+    return sorted(set(listed.split()))
 
 
 def sixels_sent(log: Path) -> int:
@@ -424,7 +589,10 @@ def check_tmux_text(server: str, config: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", action="store_true", help="sixel, symbols and tmux only")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--short", action="store_true", help="sixel, symbols and tmux only")
+    which.add_argument("--readable", action="store_true",
+                       help="only the seaborn plot's labels read by OCR once zoomed, in tmux")
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots" / "real",
                         help="where the PNGs go (default: screenshots/real)")
     args = parser.parse_args(argv)
@@ -433,8 +601,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"missing programs: {', '.join(missing)} (Debian: apt-get install xvfb xterm "
               "xdotool imagemagick tmux)", file=sys.stderr)
         return 2
+    readable = not args.short
+    if readable:
+        missing = [tool for tool in READABLE_TOOLS if shutil.which(tool) is None]
+        if missing:
+            print(f"missing programs: {', '.join(missing)} (Debian: apt-get install "
+                  "tesseract-ocr fontconfig)", file=sys.stderr)
+            return 2
+        if not sextant_fonts():
+            print(f"no font has the sextant characters (U+{SEXTANT.upper()}); Debian: apt-get "
+                  "install fonts-unifont", file=sys.stderr)
+            return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    terminals = [t for t in TERMINALS if not args.short or t.name in SHORT]
+    terminals = [] if args.readable else [t for t in TERMINALS
+                                          if not args.short or t.name in SHORT]
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nbtui-real-") as work, x_server() as display:
         notebook = Path(work) / "plot.ipynb"
@@ -445,6 +625,16 @@ def main(argv: list[str] | None = None) -> int:
             problems += found
             print(f"{terminal.name}: {'ok' if not found else 'FAILED'} "
                   f"({time.monotonic() - started:.1f} s)")
+        if readable:
+            started = time.monotonic()
+            seaborn_notebook = Path(work) / "seaborn.ipynb"
+            write_seaborn_notebook(seaborn_notebook)
+            found, readings = check_readable(display, seaborn_notebook, args.out)
+            problems += found
+            print(f"{READABLE.name}: {'ok' if not found else 'FAILED'} "
+                  f"({time.monotonic() - started:.1f} s)")
+            for reading in readings:
+                print(f"  {reading}")
     for problem in problems:
         print(problem)
     return 1 if problems else 0

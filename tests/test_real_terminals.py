@@ -1,9 +1,12 @@
-"""The real `nbtui` in real terminals: screenshots/real_terminals.py, in its short mode.
+"""The real `nbtui` in real terminals: screenshots/real_terminals.py, in its short mode and its
+readability check (two tests, so that pytest-xdist runs them side by side).
 
 It runs nbtui in xterm (sixel through `-ti vt340`, and chafa symbols) and in tmux inside xterm,
 under Xvfb, and checks from screenshots that a plot stays inside its cells, also after keys
-that redraw the notebook. The programs it needs are Debian packages that .ci/run installs
-(xvfb, xterm, xdotool, imagemagick, tmux); without them this test fails, it does not skip.
+that redraw the notebook, and that a seaborn plot's title and axis labels are read by OCR in
+tmux once zoomed. The programs and the font it needs are Debian packages that .ci/run installs
+(xvfb, xterm, xdotool, imagemagick, tmux, tesseract-ocr, fonts-unifont); without them these
+tests fail, they do not skip.
 """
 
 from __future__ import annotations
@@ -29,3 +32,18 @@ def test_a_plot_stays_inside_its_cells_in_real_terminals(tmp_path: Path) -> None
         "sixel", "symbols", "tmux"]
     assert {path.name for path in tmp_path.glob("*.png")} >= {
         "real-sixel.png", "real-symbols.png", "real-tmux.png", "real-sixel-after-keys.png"}
+
+
+@pytest.mark.timeout(300)
+def test_a_seaborn_plots_title_and_axis_labels_are_read_zoomed_in_tmux(tmp_path: Path) -> None:
+    """In tmux at 120x40, the full-screen view zoomed to 4x on a seaborn plot's title, x axis
+    label and y axis label shows each so that tesseract reads it ("Tips by day", "Day of
+    week", "Total bill")."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "screenshots" / "real_terminals.py"), "--readable",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=280, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("readable: ok")
+    assert {path.name for path in tmp_path.glob("*.png")} >= {
+        "real-readable-fit.png", "real-readable-title.png", "real-readable-x-label.png",
+        "real-readable-y-label.png"}
