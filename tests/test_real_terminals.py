@@ -1,5 +1,5 @@
 """The real `nbtui` in real terminals: screenshots/real_terminals.py, in its short mode and its
-readability check (two tests, so that pytest-xdist runs them side by side).
+readability check (a test each; each run has its own X server and tmux socket).
 
 It runs nbtui in xterm (sixel through `-ti vt340`, and chafa symbols) and in tmux inside xterm,
 under Xvfb, and checks from screenshots that a plot stays inside its cells, also after keys
