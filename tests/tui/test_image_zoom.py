@@ -203,3 +203,25 @@ async def test_a_zoomed_sixel_picture_is_the_crop(notebook: Callable[..., Path],
             assert widget.region.width == 100
     finally:
         images.set_image_mode(mode)
+
+
+async def test_zooming_a_picture_that_cannot_be_drawn_changes_nothing(
+        notebook: Callable[..., Path]) -> None:
+    """A cell's picture PIL cannot read is shown as a note; `+` and the arrows keep the note
+    and the bottom line offers no zoom; `n` to a readable picture shows it whole, and back from
+    it zoomed, no part of it is said to be shown."""
+    broken = {"output_type": "display_data", "metadata": {},
+              "data": {"image/png": base64.b64encode(b"not a picture").decode()}}
+    async with running_app(notebook([cell_with(quarters_output(), broken)])) as (app, pilot):
+        await pilot.press("I")
+        await wait_until(pilot, lambda: "[image: cannot draw]" in screen_text(app),
+                         what="the note")
+        view = app.screen
+        assert isinstance(view, ImageViewScreen)
+        assert await crop_after(pilot, view, "plus", "plus", "down") is None
+        assert "[image: cannot draw]" in screen_text(app)
+        assert "Cell 1, image 2 of 2 · n/p: other images · esc: close" in screen_text(app)
+        assert await crop_after(pilot, view, "n") == WHOLE
+        assert await crop_after(pilot, view, "plus") != WHOLE
+        assert await crop_after(pilot, view, "n") is None
+        assert "Cell 1, image 2 of 2 · n/p: other images · esc: close" in screen_text(app)

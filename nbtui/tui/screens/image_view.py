@@ -134,6 +134,8 @@ class ImageViewScreen(Screen[None]):
         """Where the middle of the shown part is, as fractions of the picture's size."""
         self.crop: Crop | None = None
         """The part of the picture on screen, in its pixels (None: nothing drawn)."""
+        self._picture_pixels = (1, 1)
+        """The shown picture's size in pixels (once drawn)."""
         self._fitted: tuple[tuple[int, int, int], FittedPicture | None] | None = None
         self._drawn: tuple[object, ...] | None = None
 
@@ -169,17 +171,13 @@ class ImageViewScreen(Screen[None]):
             return
         left, top, end, bottom = self.crop
         x, y = self.centre
-        width, height = self._picture_size()
+        width, height = self._picture_pixels
         self.centre = (x + right * PAN_STEP * (end - left) / width,
                        y + down * PAN_STEP * (bottom - top) / height)
         self._draw()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "pan" or self.zoom > 0
-
-    def _picture_size(self) -> tuple[int, int]:
-        fitted = self._fitted[1] if self._fitted else None
-        return fitted.pixels if fitted is not None else (1, 1)
 
     def _fit(self, columns: int, rows: int) -> FittedPicture | None:
         """The current picture fitted to the box (decoded once per picture and size)."""
@@ -195,8 +193,9 @@ class ImageViewScreen(Screen[None]):
         if not (columns and rows):
             return
         fitted = self._fit(columns, rows)
-        shown = fitted
+        shown, self.crop = fitted, None
         if fitted is not None:
+            self._picture_pixels = fitted.pixels
             room = picture_box(columns, rows)
             self.crop = zoom_crop(fitted.pixels, (fitted.columns, fitted.rows), room,
                                   ZOOM_LEVELS[self.zoom], self.centre)
