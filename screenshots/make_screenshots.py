@@ -187,6 +187,12 @@ async def show_plot(app: NotebookApp, pilot: Any) -> None:
     await until(lambda: app.screen is not app.screen_stack[0])
 
 
+async def show_zoomed_plot(app: NotebookApp, pilot: Any) -> None:
+    """The plot full screen, zoomed 3x on its middle (+ three times)."""
+    await show_plot(app, pilot)
+    await pilot.press("plus", "plus", "plus")
+
+
 async def show_cells(app: NotebookApp, pilot: Any) -> None:
     """Three cells selected at once (J J), every cell's line numbers on (L)."""
     await pilot.press("j", "J", "J", "L")
@@ -234,6 +240,8 @@ async def main() -> None:
         demo_notebook(path)
         await screenshot(demo_app(path, activity=False), HERE / "notebook.svg", show_notebook)
         await screenshot(demo_app(path, activity=False), HERE / "plot-symbols.svg", show_plot)
+        await screenshot(demo_app(path, activity=False), HERE / "plot-zoomed.svg",
+                         show_zoomed_plot)
         images.set_image_mode("halfblock")
         await screenshot(demo_app(path, activity=False), HERE / "plot-halfblock.svg",
                          show_plot)
