@@ -3,12 +3,14 @@
     python screenshots/real_terminals.py             # everything; PNGs in screenshots/real/
     python screenshots/real_terminals.py --short     # sixel, symbols and tmux only (CI)
     python screenshots/real_terminals.py --readable  # only the plot's labels read by OCR (CI)
+    python screenshots/real_terminals.py --kitty     # only kitty (CI)
+    python screenshots/real_terminals.py --light     # only 16 colours on white (CI)
     python screenshots/real_terminals.py --out DIR   # write the PNGs elsewhere
 
 Needs Xvfb, xterm, xdotool, ImageMagick's `import` and tmux (Debian: xvfb xterm xdotool
-imagemagick tmux), and matplotlib (`pip install -e '.[demo]'`); the readability check also
-needs tesseract, a font with the sextant characters and seaborn (Debian: tesseract-ocr
-fonts-unifont; seaborn is in the test extras).
+imagemagick tmux), and matplotlib (`pip install -e '.[demo]'`); the readability and light checks
+also need tesseract, a font with the sextant characters and seaborn (Debian: tesseract-ocr
+fonts-unifont; seaborn is in the test extras); the kitty check needs kitty (Debian: kitty).
 
 The notebook has a markdown cell, a matplotlib plot on an amber background (the amber marks the
 picture's extent in the screenshots) and a code cell below it. Each terminal is an xterm of
@@ -17,7 +19,11 @@ picture's extent in the screenshots) and a code cell below it. Each terminal is 
 - ``sixel``: ``xterm -ti vt340`` (sixel graphics) and ``NBTUI_IMAGES=sixel``;
 - ``symbols``, ``halfblock``: a plain xterm and those text modes;
 - ``tmux``: tmux inside a plain xterm (nbtui detects it and draws symbols);
-- ``sixel-large``, ``symbols-large`` (not with ``--short``): xterm with a larger font.
+- ``sixel-large``, ``symbols-large`` (not with ``--short``): xterm with a larger font;
+- ``kitty`` (not with ``--short``): kitty as installed, run with ``--config NONE`` and a private
+  HOME and XDG_CONFIG_HOME, nbtui detecting what to draw. Debian 12's kitty 0.26 answers the
+  kitty graphics query but draws no unicode placeholders (0.28 does): nbtui must fall back to
+  symbols, and its log must say so ("Images: symbols (kitty ... 0.28 ...)").
 
 In each, the script waits until the plot is drawn and still, takes a PNG of the window, presses
 `j` twice (the selection moves past the plot: the notebook is redrawn, the plot does not move),
@@ -32,7 +38,18 @@ full-screen view of the plot (`k`, `I`), takes a third PNG and closes it (`esc`)
   log, ``xterm -l``, holds everything nbtui wrote);
 - the full-screen view's picture fills the window's width or height, and after `esc` the plot
   is back where it was (a sixel picture is sent again after another screen covered it);
-- in tmux, the pane's text shows the next cell's source line.
+- in tmux, the pane's text shows the next cell's source line;
+- in kitty, nbtui's log (in the run's XDG_STATE_HOME) names symbols, and only symbols, as the
+  way it draws images, because kitty is older than 0.28 (a grid of empty boxes has no amber,
+  so the picture checks above fail on it).
+
+The light check (``16-colour-light``, not with ``--short``) opens a notebook whose markdown cell
+is the sentence "Sales rose in every week of the quarter", above the amber plot, in a
+black-on-white xterm with TERM=xterm and no COLORTERM (16 colours; nbtui asks the background
+colour and takes its light theme) and 10x20-pixel cells. tesseract must read the sentence from
+the screenshot, and the plot's cells (between its prompt and the next cell's) must hold a
+picture: a fifth of their pixels or more not in the background colour, in at least two colours
+(the amber becomes the palette's yellow, the line blue, the text black), not a few specks.
 
 The readability check (``readable``, not with ``--short``) opens a notebook with a seaborn bar
 plot of 640x480 pixels (title "Tips by day", axis labels "Day of week" and "Total bill") in tmux
@@ -89,6 +106,12 @@ PLOT_PIXELS = (600, 300)
 NEXT_SOURCE = 'after_the_plot = "visible"'
 TOOLS = ("Xvfb", "xterm", "xdotool", "import", "tmux")
 READABLE_TOOLS = ("tesseract", "fc-list")
+PICTURE_SHARE = 0.2
+"""The least share of the plot's cells' pixels that must differ from the background in 16
+colours (the amber background becomes a palette colour; a few specks are far less)."""
+
+COLOUR_SHARE = 0.01
+"""The least share of those pixels a colour must cover to count as one of the picture's."""
 SIXEL_START = re.compile(rb"\x1bP[0-9;]*q")
 """The device control string that starts a sixel picture."""
 
@@ -110,15 +133,31 @@ class Terminal:
     tmux: bool = False
     font_size: int | None = None
     """An Xft font size (None: xterm's default bitmap font)."""
+    kitty: bool = False
+    """kitty instead of xterm."""
+    light: bool = False
+    """Black on white, TERM=xterm and no COLORTERM: 16 colours on a light background."""
 
-    def xterm_args(self) -> list[str]:
-        args = ["-b", "0", "-tn", "xterm-256color", "-geometry", f"{COLUMNS}x{ROWS}+0+0", "+sb",
-                "-xrm", "XTerm*directColor: true"]
+    def command(self, name: str, log: Path, program: list[str]) -> list[str]:
+        """The terminal's command line: a window of COLUMNS x ROWS cells whose X class name
+        is `name`, running `program` (xterm writes everything it reads to `log`)."""
+        if self.kitty:
+            # --config NONE: no kitty.conf of the machine's user changes what is checked.
+            return ["kitty", "--config", "NONE", "--class", name, "--name", name, "--title",
+                    name, "-o", f"font_size={self.font_size or 11}", "-o",
+                    "remember_window_size=no", "-o", f"initial_window_width={COLUMNS}c", "-o",
+                    f"initial_window_height={ROWS}c", "-o", "update_check_interval=0",
+                    *program]
+        args = ["xterm", "-name", name, "-b", "0", "-tn",
+                "xterm" if self.light else "xterm-256color", "-geometry",
+                f"{COLUMNS}x{ROWS}+0+0", "+sb", "-xrm", "XTerm*directColor: true"]
+        if self.light:
+            args += ["-bg", "white", "-fg", "black"]
         if self.sixel:
             args += ["-ti", "vt340", "-xrm", "XTerm*numColorRegisters: 256"]
         if self.font_size:
             args += ["-fa", "DejaVu Sans Mono", "-fs", str(self.font_size)]
-        return args
+        return [*args, "-l", "-lf", str(log), "-e", *program]
 
 
 TERMINALS = [
@@ -133,6 +172,18 @@ SHORT = ("sixel", "symbols", "tmux")
 
 READABLE = Terminal("readable", None, tmux=True, font_size=12)
 """tmux in an xterm of 10x20-pixel cells, with a font whose fallbacks have the sextants."""
+
+KITTY = Terminal("kitty", None, kitty=True)
+"""kitty as installed (Debian 12: 0.26, older than the unicode placeholders), nbtui detecting."""
+
+LIGHT = Terminal("16-colour-light", None, light=True, font_size=12)
+"""A black-on-white xterm in 16 colours (TERM=xterm, no COLORTERM), nbtui detecting."""
+
+LIGHT_SENTENCE = "Sales rose in every week of the quarter"
+"""The markdown cell above the plot in the light terminal's notebook."""
+
+KITTY_FALLBACK = re.compile(r"Images: symbols \(kitty.*0\.28")
+"""nbtui's log line saying it draws symbols because kitty is older than 0.28."""
 
 SEXTANT = "1fb00"
 """The first sextant character (U+1FB00), which the terminal's fonts must have."""
@@ -212,8 +263,8 @@ def write_seaborn_notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def write_notebook(path: Path) -> None:
-    """The notebook: a title, the plot as a cell's output, and a cell below it."""
+def write_notebook(path: Path, markdown: str = "# Real terminal check") -> None:
+    """The notebook: a markdown cell, the plot as a cell's output, and a cell below it."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -221,7 +272,7 @@ def write_notebook(path: Path) -> None:
     plot.outputs = [nbformat.v4.new_output(
         "display_data", data={"image/png": base64.b64encode(plot_png()).decode(),
                               "text/plain": "<Figure size 600x300 with 1 Axes>"})]
-    nb.cells = [nbformat.v4.new_markdown_cell("# Real terminal check"), plot,
+    nb.cells = [nbformat.v4.new_markdown_cell(markdown), plot,
                 nbformat.v4.new_code_cell(NEXT_SOURCE)]
     nbformat.write(nb, path)
 
@@ -266,7 +317,7 @@ def x_server() -> Iterator[str]:
 
 
 def _window_appears(xterm: subprocess.Popen[bytes], display: str, name: str) -> bool:
-    """Whether xterm's window appears (False: xterm ended first)."""
+    """Whether the terminal's window appears (False: the terminal ended first)."""
     try:
         Window(display, xterm, name)
     except RuntimeError:
@@ -277,7 +328,7 @@ def _window_appears(xterm: subprocess.Popen[bytes], display: str, name: str) -> 
 
 
 class Window:
-    """A terminal program's xterm window on a display."""
+    """A terminal's window on a display (`xterm`: the terminal's process)."""
 
     def __init__(self, display: str, xterm: subprocess.Popen[bytes], name: str) -> None:
         self.env = {**os.environ, "DISPLAY": display}
@@ -286,8 +337,8 @@ class Window:
 
     def _search(self, name: str) -> str:
         if self.xterm.poll() is not None:
-            raise RuntimeError(f"{name}: xterm ended (status {self.xterm.returncode}) before "
-                               "its window was seen")
+            raise RuntimeError(f"{name}: {self.xterm.args[0]} ended (status "
+                               f"{self.xterm.returncode}) before its window was seen")
         found = subprocess.run(["xdotool", "search", "--onlyvisible", "--classname", name],
                                env=self.env, capture_output=True, text=True).stdout.split()
         return found[0] if found else ""
@@ -299,8 +350,8 @@ class Window:
         if shot.returncode:
             ended = self.xterm.poll()
             raise RuntimeError(f"no screenshot of the window ({shot.stderr.decode().strip()})"
-                               + (f"; xterm ended with status {ended}" if ended is not None
-                                  else ""))
+                               + (f"; {self.xterm.args[0]} ended with status {ended}"
+                                  if ended is not None else ""))
         data = shot.stdout
         picture = Image.open(io.BytesIO(data)).convert("RGB")
         if path is not None:
@@ -407,23 +458,31 @@ class Launched:
     server: str
     """The tmux server's socket (for a tmux terminal)."""
     tmux_config: Path
+    state: Path
+    """nbtui's XDG_STATE_HOME (its logs are in nbtui/logs)."""
 
 
 @contextlib.contextmanager
 def launched(terminal: Terminal, display: str, notebook: Path, out: Path) -> Iterator[Launched]:
-    """nbtui on the notebook in an xterm (inside tmux for a tmux terminal), ended afterwards.
+    """nbtui on the notebook in the terminal's window (inside tmux for a tmux terminal), ended
+    afterwards.
 
     A RuntimeError raised inside gets the terminal's last lines when nbtui ended early, and a
     screenshot of the window is left in `out` as real-NAME-failed.png.
     """
     state = Path(tempfile.mkdtemp(prefix="nbtui-real-"))
+    # HOME and XDG_CONFIG_HOME in it: no configuration of the machine's user (nbtui's, kitty's)
+    # changes what is checked.
     env = {"PATH": os.environ["PATH"], "HOME": str(state), "XDG_STATE_HOME": str(state),
-           "XDG_RUNTIME_DIR": str(state), "LANG": "C.UTF-8", "TZ": "UTC",
-           "COLORTERM": "truecolor"}
+           "XDG_CONFIG_HOME": str(state / "config"), "XDG_RUNTIME_DIR": str(state),
+           "LANG": "C.UTF-8", "TZ": "UTC"}
     if terminal.images:
         env["NBTUI_IMAGES"] = terminal.images
-    # xterm does not pass COLORTERM on: without it nbtui would draw in 16 colours.
-    command = ["env", "COLORTERM=truecolor", NBTUI, "--no-agent", str(notebook)]
+    command = [NBTUI, "--no-agent", str(notebook)]
+    if not terminal.light:
+        # xterm does not pass COLORTERM on: without it nbtui would draw in 16 colours.
+        env["COLORTERM"] = "truecolor"
+        command = ["env", "COLORTERM=truecolor", *command]
     # A socket of its own, not tmux's default directory: runs in parallel stay apart.
     server = str(state / "tmux.sock")
     tmux_config = state / "tmux.conf"
@@ -437,8 +496,7 @@ def launched(terminal: Terminal, display: str, notebook: Path, out: Path) -> Ite
     errors = state / "xterm.err"
     for attempt in range(2):
         with errors.open("wb") as error_file:
-            xterm = subprocess.Popen(["xterm", "-name", name, *terminal.xterm_args(), "-l",
-                                      "-lf", str(log), "-e", *command],
+            xterm = subprocess.Popen(terminal.command(name, log, command),
                                      env={**env, "DISPLAY": display, "TERM": "xterm"},
                                      stdout=subprocess.DEVNULL, stderr=error_file,
                                      start_new_session=True)
@@ -446,11 +504,11 @@ def launched(terminal: Terminal, display: str, notebook: Path, out: Path) -> Ite
             break
         # Seen about once in a dozen runs under load: xterm exits with status 1 before it
         # maps its window. Said on stderr and tried once more; a second failure is reported.
-        print(f"{terminal.name}: xterm ended (status {xterm.returncode}) before its window "
-              f"appeared; starting it again. xterm said: "
+        print(f"{terminal.name}: {xterm.args[0]} ended (status {xterm.returncode}) before its "
+              f"window appeared; starting it again. It said: "
               f"{errors.read_text(errors='replace').strip() or 'nothing'}", file=sys.stderr)
     try:
-        yield Launched(Window(display, xterm, name), log, server, tmux_config)
+        yield Launched(Window(display, xterm, name), log, server, tmux_config, state)
     except RuntimeError as exc:
         details = str(exc)
         if xterm.poll() is not None and log.exists():
@@ -458,7 +516,7 @@ def launched(terminal: Terminal, display: str, notebook: Path, out: Path) -> Ite
             details += (f"\n{terminal.name}: the terminal's last lines:\n"
                         + "\n".join(text.strip().splitlines()[-8:]))
         if xterm.poll() is not None and errors.read_bytes().strip():
-            details += (f"\n{terminal.name}: xterm said: "
+            details += (f"\n{terminal.name}: {xterm.args[0]} said: "
                         + errors.read_text(errors="replace").strip())
         if xterm.poll() is None:
             with contextlib.suppress(Exception):
@@ -503,8 +561,93 @@ def run_terminal(terminal: Terminal, display: str, notebook: Path, out: Path) ->
             problems += check_full_screen(terminal.name, window, out, before, terminal.sixel)
             if terminal.tmux:
                 problems += check_tmux_text(run.server, run.tmux_config)
+            if terminal.kitty:
+                problems += check_kitty_fallback(run.state)
     except RuntimeError as exc:
         problems.append(str(exc))
+    return problems
+
+
+def image_modes_logged(state: Path) -> list[str]:
+    """nbtui's "Images: MODE (REASON)" log lines in a run's XDG_STATE_HOME."""
+    return [line.split("Images: ", 1)[1] for log in (state / "nbtui" / "logs").glob("*")
+            for line in log.read_text(errors="replace").splitlines() if "Images: " in line]
+
+
+def check_kitty_fallback(state: Path) -> list[str]:
+    """nbtui chose symbols, and only symbols, because this kitty is older than 0.28."""
+    modes = image_modes_logged(state)
+    if not any(KITTY_FALLBACK.search(f"Images: {mode}") for mode in modes) or any(
+            not mode.startswith("symbols ") for mode in modes):
+        return [f"kitty: nbtui did not log that it draws symbols because kitty is older than "
+                f"0.28; it logged: {modes}"]
+    return []
+
+
+def read_markdown(shot: Image.Image, bottom: int) -> str:
+    """The words tesseract reads in a screenshot's rows above pixel row `bottom`, on one line
+    (enlarged twice first: tesseract reads 20-pixel rows of text poorly)."""
+    picture = shot.convert("L").crop((0, 0, shot.width, bottom))
+    picture = picture.resize((picture.width * 2, picture.height * 2), Image.Resampling.LANCZOS)
+    png = io.BytesIO()
+    picture.save(png, format="PNG")
+    read = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "6"], input=png.getvalue(),
+                          capture_output=True, check=True)
+    return " ".join(read.stdout.decode(errors="replace").split())
+
+
+def check_light(display: str, notebook: Path, out: Path) -> list[str]:
+    """In a black-on-white xterm in 16 colours, nbtui on the notebook written with
+    LIGHT_SENTENCE: see check_light_screenshot. Screenshot: real-16-colour-light.png."""
+    try:
+        with launched(LIGHT, display, notebook, out) as run:
+            window = run.window
+            cell = [0, 0]
+
+            def drawn() -> Image.Image | None:
+                shot = window.screenshot()
+                cell[:] = [shot.width // COLUMNS, shot.height // ROWS]
+                prompt = next_prompt_row(shot, 0, (cell[0], cell[1]))
+                return shot if prompt is not None and next_prompt_row(
+                    shot, prompt + cell[1], (cell[0], cell[1])) is not None else None
+
+            poll(drawn, "16-colour-light: the plot's cell and the next cell drawn")
+            shot = window.still()
+            shot.save(out / "real-16-colour-light.png")
+    except RuntimeError as exc:
+        return [str(exc)]
+    return check_light_screenshot(shot, (cell[0], cell[1]))
+
+
+def check_light_screenshot(shot: Image.Image, cell: tuple[int, int]) -> list[str]:
+    """The markdown sentence is read by tesseract and the plot's cells hold a picture in at
+    least two colours, not a few specks.
+
+    The plot's cells are the rows between its cell's prompt and the next cell's prompt, right
+    of the prompts; at least PICTURE_SHARE of their pixels must differ from the background, with
+    at least two colours each on COLOUR_SHARE of them.
+    """
+    problems: list[str] = []
+    cell_w, cell_h = cell
+    prompt = next_prompt_row(shot, 0, cell)
+    next_row = next_prompt_row(shot, prompt + cell_h, cell) if prompt is not None else None
+    if prompt is None or next_row is None:
+        return ["16-colour-light: the plot's cell or the next cell is not on screen"]
+    text = read_markdown(shot, prompt)
+    if LIGHT_SENTENCE.lower() not in text.lower():
+        problems.append(f"16-colour-light: the markdown {LIGHT_SENTENCE!r} is not read in "
+                        f"real-16-colour-light.png (read: {text!r})")
+    pixels = numpy.asarray(shot.crop((7 * cell_w, prompt + cell_h, shot.width, next_row)))
+    colours, counts = numpy.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
+    background = numpy.asarray(max(shot.getcolors(shot.width * shot.height))[1])
+    drawn_counts = counts[(colours != background).any(axis=1)]
+    total = pixels.shape[0] * pixels.shape[1]
+    distinct = int((drawn_counts >= COLOUR_SHARE * total).sum())
+    if drawn_counts.sum() < PICTURE_SHARE * total or distinct < 2:
+        problems.append(f"16-colour-light: the plot's cells hold {drawn_counts.sum()} of {total} "
+                        f"pixels not in the background colour, {distinct} colours on "
+                        f"{COLOUR_SHARE:.0%} of them or more: not a picture "
+                        "(real-16-colour-light.png)")
     return problems
 
 
@@ -612,6 +755,10 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--short", action="store_true", help="sixel, symbols and tmux only")
     which.add_argument("--readable", action="store_true",
                        help="only the seaborn plot's labels read by OCR once zoomed, in tmux")
+    which.add_argument("--kitty", action="store_true",
+                       help="only kitty (nbtui falls back to symbols in kitty before 0.28)")
+    which.add_argument("--light", action="store_true",
+                       help="only the 16-colour xterm on a light background")
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots" / "real",
                         help="where the PNGs go (default: screenshots/real)")
     args = parser.parse_args(argv)
@@ -620,8 +767,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"missing programs: {', '.join(missing)} (Debian: apt-get install xvfb xterm "
               "xdotool imagemagick tmux)", file=sys.stderr)
         return 2
-    readable = not args.short
-    if readable:
+    only = args.short or args.readable or args.kitty or args.light
+    readable = args.readable or not only
+    kitty = args.kitty or not only
+    light = args.light or not only
+    if kitty and shutil.which("kitty") is None:
+        print("missing program: kitty (Debian: apt-get install kitty)", file=sys.stderr)
+        return 2
+    if readable or light:
         missing = [tool for tool in READABLE_TOOLS if shutil.which(tool) is None]
         if missing:
             print(f"missing programs: {', '.join(missing)} (Debian: apt-get install "
@@ -632,8 +785,10 @@ def main(argv: list[str] | None = None) -> int:
                   "install fonts-unifont", file=sys.stderr)
             return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    terminals = [] if args.readable else [t for t in TERMINALS
-                                          if not args.short or t.name in SHORT]
+    terminals = ([t for t in TERMINALS if not args.short or t.name in SHORT]
+                 if args.short or not only else [])
+    if kitty:
+        terminals.append(KITTY)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nbtui-real-") as work, x_server() as display:
         notebook = Path(work) / "plot.ipynb"
@@ -654,6 +809,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"({time.monotonic() - started:.1f} s)")
             for reading in readings:
                 print(f"  {reading}")
+        if light:
+            started = time.monotonic()
+            light_notebook = Path(work) / "light.ipynb"
+            write_notebook(light_notebook, LIGHT_SENTENCE)
+            found = check_light(display, light_notebook, args.out)
+            problems += found
+            print(f"{LIGHT.name}: {'ok' if not found else 'FAILED'} "
+                  f"({time.monotonic() - started:.1f} s)")
     for problem in problems:
         print(problem)
     return 1 if problems else 0

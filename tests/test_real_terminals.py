@@ -1,12 +1,14 @@
-"""The real `nbtui` in real terminals: screenshots/real_terminals.py, in its short mode and its
-readability check (a test each; each run has its own X server and tmux socket).
+"""The real `nbtui` in real terminals: screenshots/real_terminals.py, in its short mode, its
+readability check, kitty and a light 16-colour xterm (a test each; each run has its own X
+server and tmux socket).
 
-It runs nbtui in xterm (sixel through `-ti vt340`, and chafa symbols) and in tmux inside xterm,
-under Xvfb, and checks from screenshots that a plot stays inside its cells, also after keys
-that redraw the notebook, and that a seaborn plot's title and axis labels are read by OCR in
-tmux once zoomed. The programs and the font it needs are Debian packages that .ci/run installs
-(xvfb, xterm, xdotool, imagemagick, tmux, tesseract-ocr, fonts-unifont); without them these
-tests fail, they do not skip.
+It runs nbtui in xterm (sixel through `-ti vt340`, and chafa symbols), in tmux inside xterm and
+in kitty, under Xvfb, and checks from screenshots that a plot stays inside its cells, also after
+keys that redraw the notebook, that a seaborn plot's title and axis labels are read by OCR in
+tmux once zoomed, that kitty older than 0.28 gets the plot as symbols, and that markdown and a
+plot stay visible in 16 colours on a white background. The programs and the font it needs are
+Debian packages that .ci/run installs (xvfb, xterm, xdotool, imagemagick, tmux, tesseract-ocr,
+fonts-unifont, kitty); without them these tests fail, they do not skip.
 """
 
 from __future__ import annotations
@@ -47,3 +49,31 @@ def test_a_seaborn_plots_title_and_axis_labels_are_read_zoomed_in_tmux(tmp_path:
     assert {path.name for path in tmp_path.glob("*.png")} >= {
         "real-readable-fit.png", "real-readable-title.png", "real-readable-x-label.png",
         "real-readable-y-label.png"}
+
+
+def run_script(mode: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """screenshots/real_terminals.py with `mode` (e.g. --kitty), its PNGs written to `out`."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "screenshots" / "real_terminals.py"), mode, "--out",
+         str(out)], capture_output=True, text=True, timeout=110, cwd=ROOT)
+
+
+@pytest.mark.timeout(120)
+def test_kitty_older_than_0_28_gets_the_plot_as_symbols_inside_its_cells(tmp_path: Path) -> None:
+    """In a real kitty 0.26 without NBTUI_IMAGES, nbtui logs that it draws symbols because kitty
+    is older than 0.28, and the plot is drawn inside its cells (not a grid of empty boxes)."""
+    result = run_script("--kitty", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("kitty: ok")
+    assert (tmp_path / "real-kitty.png").exists()
+
+
+@pytest.mark.timeout(120)
+def test_markdown_and_a_plot_stay_visible_in_16_colours_on_a_light_background(
+        tmp_path: Path) -> None:
+    """In a black-on-white xterm with TERM=xterm and no COLORTERM, tesseract reads the markdown
+    sentence and the plot's cells hold a picture of at least two colours."""
+    result = run_script("--light", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("16-colour-light: ok")
+    assert (tmp_path / "real-16-colour-light.png").exists()
