@@ -164,9 +164,9 @@ def image_support(answers: TerminalAnswers, environ: Mapping[str, str], *,
     kitty = answers.kitty_version
     if guess.mode == "kitty" and kitty is not None and kitty < KITTY_PLACEHOLDERS_SINCE:
         if answers.sixel and pixel_size_known:
-            return ImageSupport("sixel", f"kitty {answers.version} draws no unicode "
+            return ImageSupport("sixel", f"{answers.version} draws no unicode "
                                 "placeholders (0.28 does); it answers that it draws sixel")
-        return ImageSupport("symbols", f"kitty {answers.version} draws no unicode "
+        return ImageSupport("symbols", f"{answers.version} draws no unicode "
                             "placeholders (0.28 and later do)")
     if guess.mode in ("symbols", "halfblock") and answers.sixel and pixel_size_known:
         name = answers.version or "the terminal"
