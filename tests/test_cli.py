@@ -78,7 +78,11 @@ def serving(notebook: Path, *extra: str, env: dict[str, str] | None = None):
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
     try:
         line = proc.stdout.readline().strip()
-        assert line, f"serve printed no socket path: {proc.stderr.read() if proc.poll() else ''}"
+        if not line:
+            # stdout ended: serve is exiting; its stderr says why once it has.
+            proc.wait(30)
+            raise AssertionError(f"serve printed no socket path (exit {proc.returncode}): "
+                                 f"{proc.stderr.read()}")
         yield proc, line
     finally:
         if proc.poll() is None:

@@ -304,6 +304,9 @@ class SocketServer:
         old_umask = os.umask(0o177)
         try:
             sock.bind(self.path)
+        except OSError:
+            sock.close()
+            raise
         finally:
             os.umask(old_umask)
         info = os.stat(self.path)

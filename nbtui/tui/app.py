@@ -171,15 +171,20 @@ class NotebookApp(App[None]):
     # -- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Kept, not queried: a timer or a late message may use them while another screen is
+        # shown or after the main screen was taken down on exit.
+        self._pane = NotebookPane(self.session, id="notebook")
+        self._activity_log = ActivityLog(id="activity")
+        self._status_bar = StatusBar(id="status")
         with Horizontal(id="main"):
-            yield NotebookPane(self.session, id="notebook")
-            yield ActivityLog(id="activity")
-        yield StatusBar(id="status")
+            yield self._pane
+            yield self._activity_log
+        yield self._status_bar
 
     @property
     def pane(self) -> NotebookPane:
         """The notebook pane."""
-        return self.query_one(NotebookPane)
+        return self._pane
 
     @property
     def view(self) -> NotebookView:
@@ -189,12 +194,12 @@ class NotebookApp(App[None]):
     @property
     def status_bar(self) -> StatusBar:
         """The status bar."""
-        return self.query_one(StatusBar)
+        return self._status_bar
 
     @property
     def activity_log(self) -> ActivityLog:
         """The activity log panel."""
-        return self.query_one(ActivityLog)
+        return self._activity_log
 
     def on_mount(self) -> None:
         session = self.session

@@ -144,8 +144,8 @@ async def test_approval_prompt_never_covers_the_line_being_edited(notebook):
                 await pilot.pause()
                 prompt = screen.query_one("#approval")
                 if not source:
-                    # New lines typed as it appears go to the cell; the prompt makes way.
-                    await pilot.press("enter", "enter", "enter")
+                    # New lines put into the cell below the prompt: the prompt makes way.
+                    app.pane.editor.insert("\n\n\n")
                     await wait_until(pilot, lambda prompt=prompt: cursor_row(app) == 3
                                      and prompt.region.y > 3, what="the prompt to make way")
                 assert_clear_of_cursor(app, prompt.region)
