@@ -54,6 +54,18 @@ async def test_start_runs_after_the_first_paint_and_stop_runs_once(notebook):
     assert len(nbformat.read(session.path, as_version=4).cells) == 3
 
 
+async def test_the_status_bar_can_be_updated_while_the_app_is_taken_down(notebook):
+    """The save-error check (a timer) may fire after the main screen was removed on exit: it
+    updates the status bar without raising, and the bar still shows the notebook's name."""
+    session = NotebookSession(notebook(1), autosave_seconds=0)
+    app = NotebookApp(session)
+    async with app.run_test(size=(120, 40)):
+        pass
+    app._check_save_error()
+    assert app.status_bar.notebook == session.path.name
+    await session.close()
+
+
 async def test_a_start_error_ends_the_app_without_saving(notebook):
     """A user error from start ends the app, is kept for run_app to show, and nothing is saved."""
     path = notebook(2)
