@@ -48,16 +48,16 @@ def trimmed(msg: dict) -> dict:
     }
 
 
-async def record() -> None:
-    import ipykernel
-
+async def record_cases(cases: dict[str, str], directory: Path, recorded_with: str) -> None:
+    """Run each case's code in a fresh python3 kernel and write NAME.json into `directory`:
+    the code, `recorded_with`, and the IOPub messages its execute request caused."""
     km = AsyncKernelManager(kernel_name="python3")
     with tempfile.TemporaryFile("w") as log:
         await km.start_kernel(stdout=log, stderr=log)
         kc = km.client()
         kc.start_channels(hb=False, stdin=False)
         await kc.wait_for_ready(timeout=30)
-        for name, code in CASES.items():
+        for name, code in cases.items():
             msg_id = kc.execute(code, stop_on_error=False)
             messages = []
             while True:
@@ -69,11 +69,16 @@ async def record() -> None:
                         msg["content"]["execution_state"] == "idle":
                     break
             await kc.get_shell_msg(timeout=10)
-            recording = {"recorded_with": f"ipykernel {ipykernel.__version__}", "code": code,
-                         "messages": messages}
-            (HERE / f"{name}.json").write_text(json.dumps(recording, indent=1) + "\n")
+            recording = {"recorded_with": recorded_with, "code": code, "messages": messages}
+            (directory / f"{name}.json").write_text(json.dumps(recording, indent=1) + "\n")
         kc.stop_channels()
         await km.shutdown_kernel()
+
+
+async def record() -> None:
+    import ipykernel
+
+    await record_cases(CASES, HERE, f"ipykernel {ipykernel.__version__}")
 
 
 if __name__ == "__main__":

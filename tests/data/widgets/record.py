@@ -7,13 +7,12 @@ messages whose parent was its execute request, trimmed to the fields nbtui reads
 """
 
 import asyncio
-import json
-import tempfile
+import sys
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "kernel"))
+from record import record_cases  # noqa: E402 - the kernel recordings' loop, beside this folder
 
 CASES = {
     # What tqdm shows in a notebook: HTML(prefix), FloatProgress, HTML(suffix) in an HBox.
@@ -52,44 +51,13 @@ CASES = {
 }
 
 
-def trimmed(msg: dict) -> dict:
-    return {
-        "header": {"msg_type": msg["header"]["msg_type"]},
-        "parent_header": {"msg_id": "PARENT"},
-        "content": msg["content"],
-    }
-
-
 async def record() -> None:
     import ipykernel
     import ipywidgets
     import tqdm
 
-    km = AsyncKernelManager(kernel_name="python3")
-    with tempfile.TemporaryFile("w") as log:
-        await km.start_kernel(stdout=log, stderr=log)
-        kc = km.client()
-        kc.start_channels(hb=False, stdin=False)
-        await kc.wait_for_ready(timeout=30)
-        for name, code in CASES.items():
-            msg_id = kc.execute(code, stop_on_error=False)
-            messages = []
-            while True:
-                msg = await kc.get_iopub_msg(timeout=10)
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                messages.append(trimmed(msg))
-                if msg["header"]["msg_type"] == "status" and \
-                        msg["content"]["execution_state"] == "idle":
-                    break
-            await kc.get_shell_msg(timeout=10)
-            recording = {
-                "recorded_with": (f"ipykernel {ipykernel.__version__}, ipywidgets "
-                                  f"{ipywidgets.__version__}, tqdm {tqdm.__version__}"),
-                "code": code, "messages": messages}
-            (HERE / f"{name}.json").write_text(json.dumps(recording, indent=1) + "\n")
-        kc.stop_channels()
-        await km.shutdown_kernel()
+    await record_cases(CASES, HERE, f"ipykernel {ipykernel.__version__}, ipywidgets "
+                                    f"{ipywidgets.__version__}, tqdm {tqdm.__version__}")
 
 
 if __name__ == "__main__":
