@@ -204,3 +204,15 @@ def test_human_typing_is_one_change_in_the_feed():
     doc.edit_cell(cell.id, "print(2)", author="claude")
     doc.edit_cell(cell.id, "print(2)  # ok")
     assert [c.author for c in doc.changes_since(0)] == [USER, "claude", USER]
+
+
+def test_a_new_cell_id_is_never_all_digits(monkeypatch):
+    """A uuid whose first 8 hex characters are all digits is drawn again: such an id would
+    reach the tools as a number from command-line clients."""
+    import uuid
+
+    from nbtui.core import document
+
+    drawn = iter([uuid.UUID("12345678" + "0" * 24), uuid.UUID("1234567a" + "0" * 24)])
+    monkeypatch.setattr(document.uuid, "uuid4", lambda: next(drawn))
+    assert document.new_cell_id() == "1234567a"

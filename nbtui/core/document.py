@@ -235,8 +235,13 @@ def cell_bytes(cell: Cell) -> int:
 
 
 def new_cell_id() -> str:
-    """A fresh nbformat 4.5 cell id (8 hex characters, as JupyterLab makes them)."""
-    return uuid.uuid4().hex[:8]
+    """A fresh nbformat 4.5 cell id (8 hex characters, as JupyterLab makes them), never all
+    digits: clients that read arguments from a command line (the MCP Inspector) send "12345678"
+    as a number, and an id like that reads as an index."""
+    while True:
+        cell_id = uuid.uuid4().hex[:8]
+        if not cell_id.isdigit():
+            return cell_id
 
 
 def _join(value: Any) -> str:
