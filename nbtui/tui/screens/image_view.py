@@ -134,8 +134,6 @@ class ImageViewScreen(Screen[None]):
         """Where the middle of the shown part is, as fractions of the picture's size."""
         self.crop: Crop | None = None
         """The part of the picture on screen, in its pixels (None: nothing drawn)."""
-        self._picture_pixels = (1, 1)
-        """The shown picture's size in pixels (once drawn)."""
         self._fitted: tuple[tuple[int, int, int], FittedPicture | None] | None = None
         self._drawn: tuple[object, ...] | None = None
 
@@ -167,11 +165,12 @@ class ImageViewScreen(Screen[None]):
         self._draw()
 
     def action_pan(self, right: int, down: int) -> None:
-        if self.crop is None:
+        fitted = self._fitted[1] if self._fitted is not None else None
+        if self.crop is None or fitted is None:
             return
         left, top, end, bottom = self.crop
         x, y = self.centre
-        width, height = self._picture_pixels
+        width, height = fitted.pixels
         self.centre = (x + right * PAN_STEP * (end - left) / width,
                        y + down * PAN_STEP * (bottom - top) / height)
         self._draw()
@@ -195,7 +194,6 @@ class ImageViewScreen(Screen[None]):
         fitted = self._fit(columns, rows)
         shown, self.crop = fitted, None
         if fitted is not None:
-            self._picture_pixels = fitted.pixels
             room = picture_box(columns, rows)
             self.crop = zoom_crop(fitted.pixels, (fitted.columns, fitted.rows), room,
                                   ZOOM_LEVELS[self.zoom], self.centre)
