@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
@@ -13,6 +12,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from tests.conftest import NBTUI
 from tests.test_cli import assert_one_line_error, run_nbtui, serving
+from tests.test_existing_kernel import running_kernel  # noqa: F401 - a fixture
 
 HELLO = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {},
@@ -20,22 +20,15 @@ HELLO = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
 
 
 @pytest_asyncio.fixture
-async def running_kernel(tmp_path: Path) -> AsyncIterator[AsyncKernelManager]:
-    """A python3 kernel started by jupyter-client (not by nbtui), holding a variable."""
-    km = AsyncKernelManager(kernel_name="python3",
-                            connection_file=str(tmp_path / "kernel-cli.json"))
-    log = open(tmp_path / "kernel.log", "w")
-    await km.start_kernel(stdout=log, stderr=log)
-    kc = km.client()
+async def kernel_with_variable(running_kernel: AsyncKernelManager  # noqa: F811
+                               ) -> AsyncKernelManager:
+    """The running kernel, holding a variable set from outside nbtui."""
+    kc = running_kernel.client()
     kc.start_channels()
     await kc.wait_for_ready(timeout=60)
     await kc.execute_interactive("made_outside = 41", timeout=60)
     kc.stop_channels()
-    try:
-        yield km
-    finally:
-        await km.shutdown_kernel(now=True)
-        log.close()
+    return running_kernel
 
 
 def call_tool(socket_path: str, tool: str, arguments: dict) -> dict:
@@ -59,14 +52,15 @@ def call_tool(socket_path: str, tool: str, arguments: dict) -> dict:
 
 
 async def test_serve_existing_runs_on_the_running_kernel_and_leaves_it_running(
-        tmp_path, running_kernel):
+        tmp_path, kernel_with_variable):
     """`nbtui serve NB --existing FILE` runs an agent's code in that kernel (its variables are
     there), and the kernel is still alive after the session stopped."""
-    with serving(tmp_path / "nb.ipynb", "--existing", running_kernel.connection_file) as (
+    with serving(tmp_path / "nb.ipynb", "--existing",
+                 kernel_with_variable.connection_file) as (
             proc, socket_path):
         result = call_tool(socket_path, "run_code", {"code": "made_outside + 1"})
         assert result["outputs"][0]["text"] == "42"
-    assert await running_kernel.is_alive()
+    assert await kernel_with_variable.is_alive()
 
 
 def test_kernel_option_mistakes_are_one_line(tmp_path):
