@@ -51,6 +51,15 @@ async def bare_execute(kc: AsyncKernelClient, code: str) -> None:
                         and msg["content"]["execution_state"] == "idle")
 
 
+async def kernel_client(session: NotebookSession) -> AsyncKernelClient:
+    """A jupyter-client client of the session's own kernel, its channels ready."""
+    kc = AsyncKernelClient()
+    kc.load_connection_info(session.kernel.connection_info())
+    kc.start_channels()
+    await kc.wait_for_ready(timeout=60)
+    return kc
+
+
 def summary(samples: list[float]) -> tuple[float, float]:
     """(median, p95) in milliseconds."""
     ordered = sorted(samples)
@@ -69,10 +78,7 @@ async def main(runs: int) -> None:
         await session.start()
         await session.kernel.wait_ready(120)
 
-        kc = AsyncKernelClient()
-        kc.load_connection_info(session.kernel.connection_info())
-        kc.start_channels()
-        await kc.wait_for_ready(timeout=60)
+        kc = await kernel_client(session)
 
         params = StdioServerParameters(command=NBTUI, args=["attach", endpoint.socket_path],
                                        env=dict(os.environ))

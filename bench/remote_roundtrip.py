@@ -40,7 +40,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import mcp_types as types
-from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session
 from mcp import Client, StdioServerParameters
@@ -48,7 +47,7 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from agent_roundtrip import bare_execute, summary  # noqa: E402
+from agent_roundtrip import bare_execute, kernel_client, summary  # noqa: E402
 
 from nbtui.agent.endpoint import AgentEndpoint  # noqa: E402
 from nbtui.agent.sessions import SessionLock  # noqa: E402
@@ -245,10 +244,7 @@ async def main(runs: int, idle_seconds: float) -> None:
 
         session, endpoint, lock = await serve(Path(tmp) / "local.ipynb")
         try:
-            kc = AsyncKernelClient()
-            kc.load_connection_info(session.kernel.connection_info())
-            kc.start_channels()
-            await kc.wait_for_ready(timeout=60)
+            kc = await kernel_client(session)
             params = StdioServerParameters(command=NBTUI, args=["attach", endpoint.socket_path],
                                            env=dict(os.environ))
             async with Client(params, client_info=info, mode="legacy") as client, \
