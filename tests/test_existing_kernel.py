@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -122,6 +123,25 @@ async def test_an_existing_kernel_that_dies_is_reported(
     session = await attached(tmp_path / "nb.ipynb", running_kernel.connection_file)
     try:
         os.kill(running_kernel.provisioner.pid, signal.SIGKILL)
+        await poll(lambda: session.kernel.state == "dead", DEADLINE, "the kernel to be dead")
+        assert "stopped answering" in session.kernel.state_message
+    finally:
+        await session.close(save=False)
+
+
+async def test_a_kernel_whose_heartbeat_never_answers_after_it_answered_is_dead(
+        running_kernel: AsyncKernelManager, tmp_path: Path) -> None:
+    """A kernel that answered on its channels counts as dead once its heartbeat is silent, even
+    if the heartbeat never echoed once (it died right after the session attached): here the
+    heartbeat port of the connection file leads nowhere."""
+    info = json.loads(Path(running_kernel.connection_file).read_text())
+    with socket.socket() as free:
+        free.bind((info["ip"], 0))
+        info["hb_port"] = free.getsockname()[1]
+    silent = tmp_path / "silent-heartbeat.json"
+    silent.write_text(json.dumps(info))
+    session = await attached(tmp_path / "nb.ipynb", str(silent))
+    try:
         await poll(lambda: session.kernel.state == "dead", DEADLINE, "the kernel to be dead")
         assert "stopped answering" in session.kernel.state_message
     finally:

@@ -135,6 +135,9 @@ class ExistingKernel:
         except BaseException:
             await self.stop()
             raise
+        # It answered on its channels: from now on a silent heartbeat means it died, even if
+        # it dies before its heartbeat echoed once.
+        self._answered = True
 
     async def restart(self, connect: Connect) -> None:
         """Refused: nbtui did not start this kernel.
@@ -174,7 +177,10 @@ class ExistingKernel:
     async def _watch_heartbeat(self) -> None:
         assert self._monitor is not None
         context = self._monitor.context
-        url = self._monitor._make_url("hb")
+        info = self._info
+        transport, ip, port = info.get("transport") or "tcp", info.get("ip"), info["hb_port"]
+        # jupyter-client's own form of a channel's address (tcp://IP:PORT, ipc://PATH-PORT).
+        url = f"tcp://{ip}:{port}" if transport == "tcp" else f"{transport}://{ip}-{port}"
         while True:
             socket = context.socket(zmq.REQ)
             socket.linger = 0
